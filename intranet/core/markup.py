@@ -1,0 +1,158 @@
+"""Rendering of user-written text.
+
+This is the ONE markdown renderer of the project: every piece of user text that is shown as
+formatted HTML (posts, comments, forum messages, articles, descriptions, e-mail bodies…) goes
+through :func:`render_markdown`. Do not call ``markdown`` or ``bleach`` anywhere else.
+
+Pipeline:
+
+1. python-markdown, with raw HTML *disabled*: ``<script>`` written by a user is shown as text,
+   never interpreted. Headings are shifted down two levels (``#`` becomes ``<h3>``) so user
+   content never competes with the page title, and images become plain links (no remote image
+   is loaded behind the reader's back).
+2. bleach with a strict allow-list of tags, attributes and URL protocols (http, https, mailto).
+3. bleach linkify: bare URLs become links; every link gets ``rel="nofollow noopener noreferrer"``.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import xml.etree.ElementTree as etree
+from functools import partial
+
+import bleach
+import markdown
+from bleach.linkifier import LinkifyFilter
+from markdown.extensions import Extension
+from markdown.extensions.tables import TableExtension
+from markdown.treeprocessors import Treeprocessor
+from markupsafe import Markup
+
+__all__ = ["ALLOWED_PROTOCOLS", "ALLOWED_TAGS", "excerpt", "plain_text", "render_markdown"]
+
+ALLOWED_TAGS = frozenset(
+    {
+        "p", "br", "hr", "strong", "em", "b", "i", "del", "sup", "sub", "abbr",
+        "ul", "ol", "li", "dl", "dt", "dd",
+        "a", "blockquote", "code", "pre",
+        "h3", "h4", "h5", "h6",
+        "table", "thead", "tbody", "tr", "th", "td",
+    }
+)  # fmt: skip
+
+ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
+
+REL = "nofollow noopener noreferrer"
+
+_CODE_CLASS_RE = re.compile(r"^language-[A-Za-z0-9_+-]{1,30}$")
+_ALIGN_VALUES = {"left", "right", "center"}
+
+
+def _allowed_attribute(tag: str, name: str, value: str) -> bool:
+    if tag == "a":
+        return name in {"href", "title"}
+    if tag == "abbr":
+        return name == "title"
+    if tag == "code":  # fenced code blocks: ```python
+        return name == "class" and bool(_CODE_CLASS_RE.match(value))
+    if tag in {"th", "td"}:  # table column alignment
+        return name == "align" and value in _ALIGN_VALUES
+    if tag == "ol":  # sane_lists: a list starting at 3.
+        return name == "start" and value.isdigit()
+    return False
+
+
+class _SafeTreeprocessor(Treeprocessor):
+    """Shift headings down two levels and turn images into links."""
+
+    def run(self, root: etree.Element) -> None:
+        for element in root.iter():
+            if re.fullmatch(r"h[1-6]", element.tag):
+                element.tag = f"h{min(int(element.tag[1]) + 2, 6)}"
+            elif element.tag == "img":
+                src = element.get("src", "")
+                label = element.get("alt") or element.get("title") or src
+                element.attrib.clear()
+                element.tag = "a"
+                element.set("href", src)
+                element.text = label
+
+
+class _SafeExtension(Extension):
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        # No raw HTML: neither blocks nor inline tags. The text is escaped by the serializer.
+        md.preprocessors.deregister("html_block")
+        md.inlinePatterns.deregister("html")
+        md.treeprocessors.register(_SafeTreeprocessor(md), "intranet_safe", 0)
+
+
+# The parts of "extra" that make sense for user content; footnotes, attr_list and md_in_html are
+# left out (they exist to emit ids, classes and raw HTML, which the allow-list would remove).
+_EXTENSIONS = [
+    "fenced_code",
+    TableExtension(use_align_attribute=True),
+    "def_list",
+    "abbr",
+    "sane_lists",
+    "nl2br",
+    _SafeExtension(),
+]
+
+
+def _set_rel(attrs: dict, new: bool = False) -> dict | None:
+    if not attrs.get((None, "href")):
+        return None  # the href was refused by the allow-list: keep the text, drop the link
+    attrs[(None, "rel")] = REL
+    return attrs
+
+
+_cleaner = bleach.Cleaner(
+    tags=ALLOWED_TAGS,
+    attributes=_allowed_attribute,
+    protocols=ALLOWED_PROTOCOLS,
+    strip=True,
+    strip_comments=True,
+    filters=[partial(LinkifyFilter, callbacks=[_set_rel], skip_tags={"pre", "code"}, parse_email=True)],
+)
+
+
+def render_markdown(text: str | None) -> Markup:
+    """Render user markdown to safe HTML, ready to be inserted in a template as is."""
+    if not text:
+        return Markup("")
+    # A Markdown instance keeps state between conversions: use a fresh one (thread safety).
+    md = markdown.Markdown(extensions=_EXTENSIONS, output_format="html")
+    html_output = md.convert(str(text))
+    return Markup(_cleaner.clean(html_output).strip())
+
+
+_WS_RE = re.compile(r"\s+")
+
+
+def plain_text(text: str | None) -> str:
+    """The text a reader sees, without formatting, on a single line (not HTML-escaped)."""
+    if not text:
+        return ""
+    rendered = str(render_markdown(text))
+    # Block ends become spaces so that paragraphs and list items do not stick together.
+    rendered = re.sub(r"<br\s*/?>|</(p|li|h[1-6]|tr|td|th|dt|dd|blockquote|pre)>", " ", rendered)
+    stripped = bleach.clean(rendered, tags=set(), strip=True)
+    return _WS_RE.sub(" ", html.unescape(stripped)).strip()
+
+
+def excerpt(text: str | None, length: int = 300) -> str:
+    """Plain-text summary of markdown ``text``, at most ``length`` characters.
+
+    When the text is longer it is cut at a word boundary and ends with "…" (the ellipsis is
+    counted in ``length``). The result is plain text: let Jinja escape it.
+    """
+    flat = plain_text(text)
+    if len(flat) <= length:
+        return flat
+    cut = flat[: max(length - 1, 0)]
+    if flat[len(cut)] != " " and " " in cut:
+        # The cut fell inside a word: drop that partial word (unless it is the only one).
+        cut = cut.rsplit(" ", 1)[0]
+    cut = cut.rstrip(" ,;:.!?-–—(")
+    return cut + "…"

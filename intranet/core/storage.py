@@ -1,0 +1,423 @@
+"""File storage on the local disk.
+
+Uploaded files are checked by their *content* (magic bytes), never trusted by their name or by
+the browser's content type, and stored under ``UPLOAD_DIR`` (outside the static folder) with a
+random name in a two-character sub-folder::
+
+    UPLOAD_DIR/3f/3fa9…c2.pdf      key = "3f/3fa9…c2.pdf"
+
+The user's file name is only kept, sanitized, for display and as the download name. Files are
+served by :func:`send_stored` as attachments with ``X-Content-Type-Options: nosniff``.
+
+Nothing remains on disk when a check fails: the upload is streamed to a temporary file in
+``UPLOAD_DIR`` that is removed on any error, and renamed to its final place only when accepted.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import os
+import re
+import secrets
+import tempfile
+import unicodedata
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import filetype
+from flask import Response, current_app, send_file
+from flask_babel import gettext as _
+from PIL import Image, ImageOps
+from werkzeug.datastructures import FileStorage
+
+__all__ = [
+    "KINDS",
+    "StoredFile",
+    "UploadError",
+    "allowed_extensions",
+    "delete_stored",
+    "open_stored",
+    "path_for",
+    "sanitize_filename",
+    "save_image",
+    "save_upload",
+    "send_stored",
+]
+
+CHUNK_SIZE = 64 * 1024
+HEAD_SIZE = 8192  # what ``filetype`` looks at
+MAX_NAME_LENGTH = 200
+DEFAULT_NAME = "fichier"
+
+
+@dataclass(frozen=True)
+class _Type:
+    content_type: str
+    #: ``filetype`` extensions that the content may be detected as; ``None`` = text, no magic.
+    magic: frozenset[str] | None
+
+
+def _t(content_type: str, *magic: str) -> _Type:
+    return _Type(content_type, frozenset(magic))
+
+
+#: Every extension the storage knows, with the content it must have.
+TYPES: dict[str, _Type] = {
+    "jpg": _t("image/jpeg", "jpg"),
+    "jpeg": _t("image/jpeg", "jpg"),
+    "png": _t("image/png", "png", "apng"),
+    "gif": _t("image/gif", "gif"),
+    "webp": _t("image/webp", "webp"),
+    "pdf": _t("application/pdf", "pdf"),
+    # Office Open XML and OpenDocument files are zip archives: accept the precise detection
+    # or a plain zip (``filetype`` only recognises them when the right entry comes first).
+    "docx": _t("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx", "zip"),
+    "xlsx": _t("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx", "zip"),
+    "pptx": _t("application/vnd.openxmlformats-officedocument.presentationml.presentation", "pptx", "zip"),
+    "odt": _t("application/vnd.oasis.opendocument.text", "odt", "zip"),
+    "ods": _t("application/vnd.oasis.opendocument.spreadsheet", "ods", "zip"),
+    "odp": _t("application/vnd.oasis.opendocument.presentation", "odp", "zip"),
+    "zip": _t("application/zip", "zip"),
+    "txt": _Type("text/plain", None),
+    "csv": _Type("text/csv", None),
+}
+
+#: Categories that callers pass to :func:`save_upload` in ``kinds``.
+KINDS: dict[str, frozenset[str]] = {
+    "image": frozenset({"jpg", "jpeg", "png", "gif", "webp"}),
+    "document": frozenset({"pdf", "docx", "xlsx", "pptx", "odt", "ods", "odp", "txt", "csv", "zip"}),
+}
+
+#: Images that a browser may display inline (``send_stored(..., as_attachment=False)``).
+INLINE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "gif", "webp"})
+
+
+class UploadError(ValueError):
+    """An upload was refused; the message is in French and can be shown to the user."""
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    key: str  # relative path under UPLOAD_DIR, e.g. "3f/3fa9….pdf" (random, never the user's name)
+    original_name: str  # sanitized name given by the user, for display and download
+    content_type: str
+    size: int  # bytes
+
+
+# --------------------------------------------------------------------------------------------
+# Names
+
+
+_UNSAFE_CHARS_RE = re.compile(r'[<>:"|?*]')
+
+
+def sanitize_filename(name: str | None, default: str = DEFAULT_NAME) -> str:
+    """A file name fit for display and ``Content-Disposition``, never for the disk.
+
+    Keeps only the base name (both ``/`` and ``\\`` are separators), drops control and
+    invisible formatting characters (such as the right-to-left override used to disguise
+    ``exe.jpg``), collapses white space, and cuts to 200 characters keeping the extension.
+    """
+    name = unicodedata.normalize("NFC", str(name or ""))
+    name = re.split(r"[/\\]", name)[-1]
+    name = "".join(" " if ch.isspace() else ch for ch in name)
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in {"Cc", "Cf"})
+    name = _UNSAFE_CHARS_RE.sub("_", name)
+    name = re.sub(r"\s+", " ", name).strip(" .")
+    if not name:
+        return default
+    if len(name) > MAX_NAME_LENGTH:
+        stem, dot, ext = name.rpartition(".")
+        if dot and stem and 0 < len(ext) <= 10:
+            name = stem[: MAX_NAME_LENGTH - len(ext) - 1].rstrip(" .") + "." + ext
+        else:
+            name = name[:MAX_NAME_LENGTH].rstrip(" .")
+    return name or default
+
+
+def _extension(name: str) -> str:
+    stem, dot, ext = name.rpartition(".")
+    return ext.lower() if dot and stem else ""
+
+
+def allowed_extensions(kinds: Iterable[str]) -> frozenset[str]:
+    """Extensions accepted for ``kinds``: category names ("image", "document") or extensions."""
+    if isinstance(kinds, str):
+        kinds = {kinds}
+    exts: set[str] = set()
+    for kind in kinds:
+        kind = kind.lower().lstrip(".")
+        exts |= KINDS.get(kind, {kind})
+    return frozenset(exts)
+
+
+def _format_size(size: int) -> str:
+    for unit, factor in (("Go", 1024**3), ("Mo", 1024**2), ("Ko", 1024)):
+        if size >= factor:
+            value = size / factor
+            text = f"{value:.0f}" if value == int(value) else f"{value:.1f}".replace(".", ",")
+            return f"{text} {unit}"
+    return f"{size} octets"
+
+
+# --------------------------------------------------------------------------------------------
+# Paths
+
+
+def _upload_root() -> Path:
+    root = Path(current_app.config["UPLOAD_DIR"]).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def path_for(key: str) -> Path:
+    """Absolute path of a stored file; ``FileNotFoundError`` for any key outside UPLOAD_DIR."""
+    if not isinstance(key, str) or not key or "\x00" in key or "\\" in key or key.startswith("/"):
+        raise FileNotFoundError(key)
+    parts = key.split("/")
+    if any(part in {"", ".", ".."} or part.startswith(".") for part in parts):
+        raise FileNotFoundError(key)
+    root = _upload_root()
+    path = (root / key).resolve()
+    if path == root or not path.is_relative_to(root):  # also catches symbolic links leading out
+        raise FileNotFoundError(key)
+    return path
+
+
+def open_stored(key: str) -> IO[bytes]:
+    """Open a stored file for reading (binary). The caller closes it."""
+    path = path_for(key)
+    if not path.is_file():
+        raise FileNotFoundError(key)
+    return path.open("rb")
+
+
+def delete_stored(key: str) -> bool:
+    """Delete a stored file; returns False when it did not exist."""
+    try:
+        path = path_for(key)
+    except FileNotFoundError:
+        return False
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    with contextlib.suppress(OSError):
+        path.parent.rmdir()  # only succeeds when the sub-folder is now empty
+    return True
+
+
+def _new_key(ext: str) -> tuple[str, Path]:
+    root = _upload_root()
+    while True:
+        name = f"{secrets.token_hex(16)}.{ext}"
+        key = f"{name[:2]}/{name}"
+        path = root / name[:2] / name
+        if not path.exists():
+            path.parent.mkdir(exist_ok=True)
+            return key, path
+
+
+# --------------------------------------------------------------------------------------------
+# Checks
+
+
+class _TextCheck:
+    """Incremental check that a stream is text: UTF-8 or Windows-1252, without NUL bytes."""
+
+    def __init__(self) -> None:
+        self.decoders = {enc: codecs.getincrementaldecoder(enc)() for enc in ("utf-8", "cp1252")}
+
+    def feed(self, chunk: bytes, final: bool = False) -> bool:
+        if b"\x00" in chunk:
+            self.decoders.clear()
+        for enc, decoder in list(self.decoders.items()):
+            try:
+                decoder.decode(chunk, final)
+            except UnicodeDecodeError:
+                del self.decoders[enc]
+        return bool(self.decoders)
+
+
+def _mismatch() -> UploadError:
+    return UploadError(_("Le contenu du fichier ne correspond pas à son extension."))
+
+
+def _receive(file_storage: FileStorage, allowed: frozenset[str]) -> tuple[Path, str, str, int, str]:
+    """Check an upload and stream it to a temporary file in UPLOAD_DIR.
+
+    Returns ``(temporary path, extension, content type, size, sanitized original name)``.
+    The temporary file is removed if any check fails.
+    """
+    if file_storage is None:
+        raise UploadError(_("Aucun fichier n'a été envoyé."))
+    original_name = sanitize_filename(file_storage.filename)
+    ext = _extension(original_name)
+    if ext not in allowed:
+        accepted = ", ".join(sorted(allowed))
+        raise UploadError(
+            _(
+                "Ce type de fichier n'est pas accepté : %(ext)s. Types acceptés : %(accepted)s.",
+                ext=f".{ext}" if ext else _("sans extension"),
+                accepted=accepted,
+            )
+        )
+
+    stream = file_storage.stream
+    head = stream.read(HEAD_SIZE)
+    if not head:
+        raise UploadError(_("Le fichier est vide."))
+
+    known = TYPES.get(ext)
+    detected = filetype.guess(head)
+    if known is None:
+        # An extension passed explicitly by a caller: the content must be detected as it.
+        if detected is None or detected.extension != ext:
+            raise _mismatch()
+        content_type = detected.mime
+        text_check = None
+    elif known.magic is None:
+        if detected is not None:
+            raise _mismatch()
+        content_type = known.content_type
+        text_check = _TextCheck()
+    else:
+        if detected is None or detected.extension not in known.magic:
+            raise _mismatch()
+        content_type = known.content_type
+        text_check = None
+
+    max_bytes = int(current_app.config["MAX_UPLOAD_BYTES"])
+    too_big = UploadError(
+        _("Le fichier dépasse la taille maximale de %(size)s.", size=_format_size(max_bytes))
+    )
+    if len(head) > max_bytes:
+        raise too_big
+
+    root = _upload_root()
+    fd, tmp_name = tempfile.mkstemp(dir=root, prefix=".upload-", suffix=".part")
+    tmp_path = Path(tmp_name)
+    try:
+        size = 0
+        with os.fdopen(fd, "wb") as out:
+            chunk = head
+            while chunk:
+                size += len(chunk)
+                if size > max_bytes:
+                    raise too_big
+                if text_check is not None and not text_check.feed(chunk):
+                    raise _mismatch()
+                out.write(chunk)
+                chunk = stream.read(CHUNK_SIZE)
+        if text_check is not None and not text_check.feed(b"", final=True):
+            raise _mismatch()
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+    return tmp_path, ext, content_type, size, original_name
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+
+
+def save_upload(file_storage: FileStorage, kinds: Iterable[str]) -> StoredFile:
+    """Check and store an uploaded file.
+
+    ``kinds`` holds category names ("image", "document") and/or extensions ("pdf"). Raises
+    :class:`UploadError` (French message) when the file is empty, too large, of a refused type,
+    or when its content does not match its extension.
+    """
+    tmp_path, ext, content_type, size, original_name = _receive(file_storage, allowed_extensions(kinds))
+    try:
+        key, path = _new_key(ext)
+        os.replace(tmp_path, path)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+    return StoredFile(key=key, original_name=original_name, content_type=content_type, size=size)
+
+
+def save_image(file_storage: FileStorage, max_side: int = 1024) -> StoredFile:
+    """Check, clean and store an image (avatars, illustrations).
+
+    The image is turned upright according to its EXIF orientation, reduced so that its longest
+    side is at most ``max_side`` pixels, and re-encoded without any metadata (no GPS position,
+    camera or date). Images with transparency are stored as PNG, the others as JPEG.
+    """
+    tmp_path, _ext, _ct, _size, original_name = _receive(file_storage, KINDS["image"])
+    path: Path | None = None
+    try:
+        unreadable = UploadError(_("L'image est illisible ou endommagée."))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(tmp_path) as img:
+                    img.draft("RGB", (max_side, max_side))  # JPEG: decode at a reduced size
+                    img.load()
+                    img = ImageOps.exif_transpose(img)
+                    img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+                    has_alpha = img.mode in {"RGBA", "LA", "PA"} or "transparency" in img.info
+                    if has_alpha:
+                        out_ext, content_type = "png", "image/png"
+                        img = img.convert("RGBA")
+                    else:
+                        out_ext, content_type = "jpg", "image/jpeg"
+                        img = img.convert("RGB")
+                    # Only pixels are written: Pillow would otherwise carry over the comment, XMP
+                    # and ICC data read from the upload (exif is only written when asked).
+                    img.info = {}
+                    key, path = _new_key(out_ext)
+                    if has_alpha:
+                        img.save(path, "PNG", optimize=True)
+                    else:
+                        img.save(path, "JPEG", quality=85, optimize=True, progressive=True)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise UploadError(_("L'image est trop grande.")) from exc
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise unreadable from exc
+    except BaseException:
+        if path is not None:
+            path.unlink(missing_ok=True)
+        raise
+    finally:
+        tmp_path.unlink(missing_ok=True)
+    stem = original_name.rpartition(".")[0] or DEFAULT_NAME
+    return StoredFile(
+        key=key,
+        original_name=sanitize_filename(f"{stem}.{out_ext}"),
+        content_type=content_type,
+        size=path.stat().st_size,
+    )
+
+
+def _content_type_for(key: str) -> str:
+    known = TYPES.get(_extension(key.rsplit("/", 1)[-1]))
+    if known is not None:
+        return known.content_type
+    kind = filetype.get_type(ext=_extension(key))
+    return kind.mime if kind is not None else "application/octet-stream"
+
+
+def send_stored(key: str, download_name: str, as_attachment: bool = True) -> Response:
+    """Serve a stored file. Only images may be shown inline; everything else is downloaded."""
+    path = path_for(key)
+    if not path.is_file():
+        raise FileNotFoundError(key)
+    inline = not as_attachment and _extension(path.name) in INLINE_EXTENSIONS
+    response = send_file(
+        path,
+        mimetype=_content_type_for(key),
+        as_attachment=not inline,
+        download_name=sanitize_filename(download_name),
+        conditional=True,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # Even if a browser ever renders the file as a page, it may run nothing.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    response.cache_control.private = True
+    return response
