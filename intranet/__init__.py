@@ -1,0 +1,1 @@
+"""Intranet of a departmental tourism agency and its tourist offices."""

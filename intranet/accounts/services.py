@@ -1,0 +1,290 @@
+"""Accounts: invitations, passwords, single-use links and login throttling. Services never commit."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app, url_for
+from flask_babel import gettext as _
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from intranet.core.audit import audit
+from intranet.core.mail import queue_template_mail
+from intranet.core.models import ROLES, AccountToken, LoginFailure, Organization, User
+from intranet.core.signals import user_invited
+from intranet.core.timeutil import utcnow
+from intranet.extensions import db
+
+EMAIL_RE = re.compile(r"^[^@\s;,<>\"]+@[^@\s;,<>\"]+\.[^@\s;,<>\"]+$")
+MIN_PASSWORD = 10
+ROLE_LABELS = {"admin": "Administrateur", "animateur": "Animateur", "membre": "Membre"}
+
+
+class AccountError(ValueError):
+    """A French message for the person who made the request."""
+
+
+# -- passwords ------------------------------------------------------------------------------
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def check_password_policy(password: str, user: User | None = None) -> None:
+    if len(password or "") < MIN_PASSWORD:
+        raise AccountError(_("Le mot de passe doit contenir au moins %(n)d caractères.", n=MIN_PASSWORD))
+    if user is not None and password.strip().lower() == user.email.lower():
+        raise AccountError(_("Le mot de passe ne peut pas être votre adresse e-mail."))
+
+
+def verify_password(user: User, password: str) -> bool:
+    """Check the password; re-hash it when the stored hash uses older parameters."""
+    if not user.password_hash or not check_password_hash(user.password_hash, password):
+        return False
+    wanted = current_app.config["PASSWORD_HASH_METHOD"]
+    if not user.password_hash.startswith(wanted + "$"):
+        user.password_hash = hash_password(password)
+    return True
+
+
+def set_password(user: User, password: str) -> None:
+    check_password_policy(password, user)
+    user.password_hash = hash_password(password)
+    end_sessions(user)
+
+
+def end_sessions(user: User) -> None:
+    """Every existing session of ``user`` is refused on its next request."""
+    user.session_version = (user.session_version or 0) + 1
+
+
+# -- login throttling -----------------------------------------------------------------------
+
+def is_throttled(email: str, ip: str) -> bool:
+    cfg = current_app.config
+    since = utcnow() - timedelta(minutes=cfg["LOGIN_WINDOW_MINUTES"])
+    by_email = db.session.scalar(sa.select(sa.func.count(LoginFailure.id)).where(
+        LoginFailure.email == email, LoginFailure.created_at >= since))
+    by_ip = db.session.scalar(sa.select(sa.func.count(LoginFailure.id)).where(
+        LoginFailure.ip == ip, LoginFailure.created_at >= since))
+    # An IP is allowed more failures than one account: a whole office may share one address.
+    return by_email >= cfg["LOGIN_MAX_FAILURES"] or by_ip >= 5 * cfg["LOGIN_MAX_FAILURES"]
+
+
+def record_failure(email: str, ip: str) -> None:
+    db.session.add(LoginFailure(email=email[:254], ip=ip[:64]))
+    old = utcnow() - timedelta(days=1)
+    db.session.execute(sa.delete(LoginFailure).where(LoginFailure.created_at < old))
+
+
+def clear_failures(email: str) -> None:
+    db.session.execute(sa.delete(LoginFailure).where(LoginFailure.email == email))
+
+
+def authenticate(email: str, password: str, ip: str) -> User:
+    """The user for these credentials, or AccountError with one message for every failure."""
+    email = normalize_email(email)
+    if is_throttled(email, ip):
+        raise AccountError(_("Trop de tentatives de connexion. Patientez 15 minutes avant de réessayer."))
+    user = db.session.scalar(sa.select(User).where(User.email == email))
+    if user is None or not user.is_active_account or not verify_password(user, password or ""):
+        record_failure(email, ip)
+        raise AccountError(_("Adresse e-mail ou mot de passe incorrect."))
+    clear_failures(email)
+    user.last_login_at = utcnow()
+    return user
+
+
+# -- single-use links -----------------------------------------------------------------------
+
+def _hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def issue_token(user: User, kind: str) -> str:
+    """A new link for ``user``; older unused links of the same kind stop working."""
+    now = utcnow()
+    db.session.execute(sa.update(AccountToken).where(
+        AccountToken.user_id == user.id, AccountToken.kind == kind, AccountToken.used_at.is_(None)
+    ).values(used_at=now))
+    lifetime = (timedelta(days=current_app.config["INVITATION_DAYS"]) if kind == "invitation"
+                else timedelta(hours=current_app.config["RESET_HOURS"]))
+    raw = secrets.token_urlsafe(32)
+    db.session.add(AccountToken(kind=kind, user_id=user.id, token_hash=_hash_token(raw),
+                                created_at=now, expires_at=now + lifetime))
+    db.session.flush()
+    return raw
+
+
+def find_token(raw: str, kind: str) -> tuple[AccountToken | None, str]:
+    """The token and its state: "ok", "expired", "used" or "invalid"."""
+    token = db.session.scalar(sa.select(AccountToken).where(
+        AccountToken.token_hash == _hash_token(raw or ""), AccountToken.kind == kind))
+    if token is None:
+        return None, "invalid"
+    if token.used_at is not None:
+        return token, "used"
+    if token.expires_at <= utcnow():
+        return token, "expired"
+    if not token.user.is_active_account:
+        return token, "invalid"
+    return token, "ok"
+
+
+def use_token(token: AccountToken, password: str) -> User:
+    set_password(token.user, password)
+    token.used_at = utcnow()
+    return token.user
+
+
+# -- invitations ----------------------------------------------------------------------------
+
+def normalize_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def _link(endpoint: str, **values) -> str:
+    base = current_app.config["BASE_URL"].rstrip("/")
+    return base + url_for(endpoint, **values)
+
+
+def send_invitation(user: User, inviter: User | None) -> None:
+    raw = issue_token(user, "invitation")
+    user.invited_at = utcnow()
+    queue_template_mail(
+        user.email, _("Invitation à l'intranet %(site)s", site=current_app.config["SITE_NAME"]), "invitation",
+        user=user, inviter=inviter, link=_link("accounts.accept_invitation", token=raw),
+        days=current_app.config["INVITATION_DAYS"])
+
+
+def invite(name: str, email: str, organization: Organization | None, role: str, inviter: User | None) -> User:
+    name = (name or "").strip()
+    email = normalize_email(email)
+    if not name:
+        raise AccountError(_("Le nom est obligatoire."))
+    if len(name) > 200:
+        raise AccountError(_("Le nom est trop long (200 caractères au plus)."))
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        raise AccountError(_("L'adresse e-mail « %(email)s » n'est pas valide.", email=email))
+    if organization is None:
+        raise AccountError(_("L'organisation est obligatoire."))
+    if role not in ROLES:
+        raise AccountError(_("Le rôle « %(role)s » n'existe pas (admin, animateur ou membre).", role=role))
+    if db.session.scalar(sa.select(User.id).where(User.email == email)):
+        raise AccountError(_("Un compte existe déjà pour %(email)s.", email=email))
+    user = User(name=name, email=email, organization_id=organization.id, role=role, password_hash=None)
+    db.session.add(user)
+    db.session.flush()
+    send_invitation(user, inviter)
+    audit("user.invite", user, summary=f"{name} <{email}>", actor=inviter, role=role,
+          organization=organization.name)
+    user_invited.send(current_app._get_current_object(), user=user, inviter=inviter)
+    return user
+
+
+def request_password_reset(email: str) -> None:
+    """Send a reset link when the address belongs to an active account; say nothing otherwise."""
+    user = db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
+    if user is None or not user.is_active_account:
+        return
+    raw = issue_token(user, "reset")
+    queue_template_mail(user.email, _("Réinitialisation de votre mot de passe"), "password_reset",
+                        user=user, link=_link("accounts.reset_password", token=raw),
+                        hours=current_app.config["RESET_HOURS"])
+
+
+# -- bulk invitation ------------------------------------------------------------------------
+
+@dataclass
+class ImportLine:
+    number: int
+    raw: str
+    ok: bool
+    message: str
+
+
+@dataclass
+class ImportReport:
+    lines: list[ImportLine] = field(default_factory=list)
+
+    @property
+    def created(self) -> int:
+        return sum(1 for line in self.lines if line.ok)
+
+    @property
+    def rejected(self) -> int:
+        return sum(1 for line in self.lines if not line.ok)
+
+
+ROLE_ALIASES = {"admin": "admin", "administrateur": "admin", "administratrice": "admin",
+                "animateur": "animateur", "animatrice": "animateur", "membre": "membre"}
+
+
+def decode_csv(data: bytes) -> str:
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise AccountError(_("Le fichier n'est pas un texte lisible (UTF-8 ou Windows-1252)."))
+
+
+def bulk_invite(data: bytes, inviter: User, max_lines: int = 2000) -> ImportReport:
+    """Invite one person per line ``nom;email;organisation;role``.
+
+    Each line runs in its own savepoint: a bad line is reported and leaves nothing behind,
+    the good lines are invited.
+    """
+    if not data.strip():
+        raise AccountError(_("Le fichier est vide."))
+    if b"\x00" in data:
+        raise AccountError(_("Ce fichier n'est pas un fichier CSV."))
+    text = decode_csv(data)
+    orgs = {o.name.strip().lower(): o for o in db.session.scalars(sa.select(Organization))}
+    report = ImportReport()
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    if len(rows) > max_lines + 1:
+        raise AccountError(_("Le fichier compte plus de %(n)d lignes : découpez-le.", n=max_lines))
+    seen: set[str] = set()
+    for number, row in enumerate(rows, start=1):
+        raw = ";".join(row)
+        if not any(cell.strip() for cell in row):
+            continue
+        cells = [c.strip() for c in row]
+        if number == 1 and cells and cells[0].lower() == "nom":
+            continue  # header line
+        if len(cells) != 4:
+            report.lines.append(ImportLine(number, raw, False, _(
+                "%(n)d colonne(s) au lieu de 4 (nom;email;organisation;role).", n=len(cells))))
+            continue
+        name, email, org_name, role = cells
+        email = normalize_email(email)
+        org = orgs.get(org_name.lower())
+        if org is None:
+            report.lines.append(ImportLine(number, raw, False, _(
+                "Organisation inconnue : « %(org)s ».", org=org_name)))
+            continue
+        if email in seen:
+            report.lines.append(ImportLine(number, raw, False, _(
+                "L'adresse %(email)s apparaît plus haut dans le fichier.", email=email)))
+            continue
+        try:
+            with db.session.begin_nested():
+                invite(name, email, org, ROLE_ALIASES.get(role.lower(), role.lower()), inviter)
+        except AccountError as exc:
+            report.lines.append(ImportLine(number, raw, False, str(exc)))
+            continue
+        seen.add(email)
+        report.lines.append(ImportLine(number, raw, True, _("Invitation envoyée à %(email)s.", email=email)))
+    if not report.lines:
+        raise AccountError(_("Le fichier ne contient aucune ligne à importer."))
+    audit("user.bulk_invite", summary=_("Import CSV : %(ok)d invitation(s), %(ko)d ligne(s) rejetée(s)",
+                                        ok=report.created, ko=report.rejected), actor=inviter)
+    return report

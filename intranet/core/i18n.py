@@ -1,0 +1,32 @@
+"""Flask-Babel set-up: French by default, English for those who choose it; Europe/Paris times."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, has_request_context, request
+from flask_babel import format_date, format_datetime
+from flask_login import current_user
+
+from intranet.extensions import babel
+
+
+def select_locale() -> str:
+    langs = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if getattr(current_user, "is_authenticated", False) and current_user.locale in langs:
+        return current_user.locale
+    chosen = request.cookies.get("lang")
+    return chosen if chosen in langs else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def init_i18n(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=str(app.root_path + "/translations"))
+
+    @app.template_filter("datetime")
+    def _datetime(value, fmt="d MMMM y 'à' HH:mm"):
+        return format_datetime(value, fmt) if value else ""
+
+    @app.template_filter("date")
+    def _date(value, fmt="d MMMM y"):
+        return format_date(value, fmt) if value else ""

@@ -1,0 +1,45 @@
+"""What every template can use: navigation from the registry, permission checks, markdown."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, request, url_for
+from flask_login import current_user
+
+from intranet.core.permissions import can
+
+
+def nav_entries(area: str = "main"):
+    registry = current_app.extensions["intranet_registry"]
+    out = []
+    for entry in registry.nav:
+        if entry.area != area:
+            continue
+        if entry.permission and not can(current_user, entry.permission):
+            continue
+        out.append(entry)
+    return out
+
+
+def page_url(page: int) -> str:
+    args = dict(request.view_args or {})
+    args.update(request.args.to_dict())
+    args["page"] = page
+    return url_for(request.endpoint, **args)
+
+
+def init_templating(app: Flask) -> None:
+    from intranet.core.markup import excerpt, render_markdown
+
+    app.jinja_env.globals.update(can=can, nav_entries=nav_entries, page_url=page_url)
+    app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["excerpt"] = excerpt
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def site():
+        return {
+            "site_name": current_app.config["SITE_NAME"],
+            "agency_name": current_app.config["AGENCY_NAME"],
+            "demo_mode": current_app.config["DEMO"],
+        }

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole suite: first on SQLite with the browser tests, then the database tests on PostgreSQL.
+# Under CI=true a missing PostgreSQL or Chromium, or any skipped test, is a failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+unset INTRANET_DEMO INTRANET_DATABASE_URL
+echo "== Tests on SQLite (and browser tests) =="
+.venv/bin/python -m pytest "$@"
+if [ -n "${INTRANET_TEST_POSTGRES_URL:-}" ]; then
+  echo "== Tests on PostgreSQL (${INTRANET_TEST_POSTGRES_URL%%@*}@…) =="
+  INTRANET_TEST_DB=postgres .venv/bin/python -m pytest -m "not browser" "$@"
+elif [ "${CI:-}" = "true" ]; then
+  echo "CI=true but INTRANET_TEST_POSTGRES_URL is not set: the PostgreSQL run cannot be skipped in CI." >&2
+  exit 1
+else
+  echo "PostgreSQL run skipped: set INTRANET_TEST_POSTGRES_URL (see .ci/run) to run the suite on PostgreSQL too."
+fi

@@ -1,0 +1,3 @@
+from intranet.app import create_app
+
+app = create_app()
