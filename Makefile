@@ -25,7 +25,7 @@ intranet/static/vendor/.installed: node_modules/.installed scripts/vendor_assets
 	touch $@
 
 translations: $(VENV)/.installed
-	$(VENV)/bin/pybabel compile -q -d intranet/translations
+	$(VENV)/bin/pybabel compile --statistics -d intranet/translations
 
 instance/secret_key:
 	mkdir -p instance
