@@ -31,6 +31,11 @@ PARTNERS = [
 ]
 
 
+# One realistic chargée or chargé d'accueil per office, in the order of PARTNERS.
+MEMBER_NAMES = ["Sophie Lacombe", "Thomas Vidal", "Claire Fabre", "Nicolas Delmas", "Émilie Roux",
+                "Julie Cantuel", "Pierre Veyrier", "Laure Bonnefoy", "Antoine Lavergne", "Marion Salat"]
+
+
 def demo_accounts() -> list[str]:
     return ["admin@demo.local", "animateur@demo.local"] + [f"{p[3]}@demo.local" for p in PARTNERS]
 
@@ -54,14 +59,14 @@ def load_demo() -> str:
         User(email="animateur@demo.local", name="Julien Animateur", role="animateur", organization_id=agency.id,
              job_title="Animateur du réseau", password_hash=pw, created_at=now),
     ])
-    for name, code, office, login in PARTNERS:
+    for (name, code, office, login), person in zip(PARTNERS, MEMBER_NAMES, strict=True):
         territory = Territory(name=name, code=code, parent_id=cantal.id)
         db.session.add(territory)
         db.session.flush()
         org = Organization(name=office, kind="office", territory_id=territory.id, email=f"{login}@demo.local")
         db.session.add(org)
         db.session.flush()
-        db.session.add(User(email=f"{login}@demo.local", name=f"Accueil {name}", role="membre",
+        db.session.add(User(email=f"{login}@demo.local", name=person, role="membre",
                             organization_id=org.id, job_title="Chargée d'accueil", password_hash=pw,
                             created_at=now))
     db.session.flush()

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from intranet.core.audit import audit
 from intranet.core.forms import HelpForm, OrganizationForm, TerritoryForm
@@ -34,7 +35,8 @@ def registry():
 @bp.route("/")
 @login_required
 def dashboard():
-    widgets = [(w, w.render()) for w in registry().widgets]
+    # Widgets return HTML rendered from their own auto-escaping templates.
+    widgets = [(w, Markup(w.render())) for w in registry().widgets]  # noqa: S704
     return render_template("core/dashboard.html", widgets=widgets)
 
 
