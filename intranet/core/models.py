@@ -229,3 +229,7 @@ class MailMessage(db.Model):
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# The sharing model's tables live in audiences.py; import them so the ORM and Alembic see them.
+from intranet.core import audiences as _audiences  # noqa: E402,F401

@@ -67,6 +67,16 @@ class Job:
     every: int | None = None
 
 
+@dataclass(frozen=True)
+class GroupTab:
+    """A tab of the group page; ``endpoint`` takes ``group_id``."""
+
+    key: str
+    label: str
+    endpoint: str
+    order: int = 100
+
+
 @dataclass
 class Plugin:
     name: str
@@ -81,6 +91,8 @@ class Plugin:
     widgets: tuple[Widget, ...] = ()
     jobs: tuple[Job, ...] = ()
     profile_sections: tuple[Callable[..., str], ...] = ()
+    group_tabs: tuple[GroupTab, ...] = ()
+    audience_principals: tuple[Any, ...] = ()  # intranet.core.audiences.Principal
     search: Any = None
     cli: Any = None
     settings: dict[str, Any] = field(default_factory=dict)
@@ -127,6 +139,14 @@ class Registry:
     @property
     def profile_sections(self) -> list[Callable[..., str]]:
         return self._all("profile_sections", [])
+
+    @property
+    def group_tabs(self) -> list[GroupTab]:
+        return sorted(self._all("group_tabs", []), key=lambda t: (t.order, t.key))
+
+    @property
+    def audience_principals(self) -> list:
+        return self._all("audience_principals", [])
 
     def permission(self, key: str) -> Permission | None:
         return next((p for p in self.permissions if p.key == key), None)
