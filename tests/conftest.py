@@ -285,3 +285,25 @@ def page(browser_context):
     page.console_errors = []
     page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
     return page
+
+
+# -- one fresh ``g`` per request --------------------------------------------------------------------
+
+@pytest.fixture(autouse=True, scope="session")
+def _fresh_g_per_request():
+    """Start every request with an empty ``g``, as in production.
+
+    The ``app`` fixture keeps one app context pushed for the whole test, so the test client's
+    requests reuse it, and its ``g``: Flask-Login's cached ``g._login_user`` (and Flask-WTF's
+    ``g.csrf_token``, the permission cache ``g._grants``) would leak from one request to the next,
+    even across two clients. Then a second client is "logged in" as the first one, and a session
+    ended by logout, password change or deactivation still looks alive.
+    """
+    from flask import g, request_started
+
+    def clear(sender, **extra):
+        g.__dict__.clear()
+
+    request_started.connect(clear, weak=False)
+    yield
+    request_started.disconnect(clear)
