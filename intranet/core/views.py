@@ -285,3 +285,47 @@ def touch_last_seen():
         if last is None or (now - last).total_seconds() > 300:
             current_user.last_seen_at = now
             db.session.commit()
+
+
+# -- the « Visible par » picker ----------------------------------------------------------------
+
+@bp.route("/audiences/recherche")
+@login_required
+def audience_search():
+    """JSON suggestions for the picker: people, organizations and groups matching ``q``."""
+    q = (request.args.get("q") or "").strip()[:100]
+    kind = request.args.get("kind", "")
+    results: list[dict] = []
+    if len(q) >= 2:
+        like = f"%{q.lower()}%"
+        if kind in ("", "user"):
+            for u in db.session.scalars(sa.select(User).where(User.is_active_account.is_(True),
+                                                              sa.func.lower(User.name).like(like))
+                                        .order_by(User.name).limit(10)):
+                results.append({"value": f"user:{u.id}", "label": u.name, "detail": u.organization.name,
+                                "email": u.email})
+        if kind in ("", "org"):
+            for o in db.session.scalars(sa.select(Organization).where(sa.func.lower(Organization.name).like(like))
+                                        .order_by(Organization.name).limit(5)):
+                results.append({"value": f"org:{o.id}", "label": o.name, "detail": _("Organisation")})
+        if kind == "":
+            for principal in registry().audience_principals:
+                if principal.search is not None:
+                    for ident, label in principal.search(current_user, q):
+                        results.append({"value": f"{principal.kind}:{ident}", "label": label,
+                                        "detail": _("Groupe")})
+    return jsonify(results=results)
+
+
+@bp.route("/audiences/description")
+@login_required
+def audience_description():
+    """The plain-French summary of a choice (« Visible par : … »), for the picker."""
+    from intranet.core.audiences import describe
+
+    targets = set()
+    for raw in request.args.getlist("e")[:500]:
+        kind, _sep, ident = raw.partition(":")
+        if ident.isdigit():
+            targets.add((kind, int(ident)))
+    return jsonify(text=describe(targets))

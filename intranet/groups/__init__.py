@@ -1,0 +1,28 @@
+"""Groups: public, private or secret; open, on request or by invitation; with their own tabs."""
+
+from flask_babel import lazy_gettext as _l
+
+from intranet.core.plugins import GroupTab, NavEntry, Permission, Plugin
+from intranet.groups.profile import groups_section
+from intranet.groups.services import GROUP_PRINCIPAL
+from intranet.groups.views import bp
+
+plugin = Plugin(
+    name="groups",
+    title=_l("Groupes"),
+    blueprint=bp,
+    requires=("accounts",),
+    models="intranet.groups.models",
+    permissions=(
+        # Grant it to "membre" in Administration → Rôles et permissions to let members create groups.
+        Permission("groups.create", _l("Créer des groupes"), ("admin", "animateur")),
+    ),
+    nav=(NavEntry(_l("Groupes"), "groups.index", order=30, icon="people-fill"),),
+    group_tabs=(
+        GroupTab("groups.about", _l("À propos"), "groups.show", order=0),
+        GroupTab("groups.members", _l("Membres"), "groups.members", order=800),
+        GroupTab("groups.settings", _l("Paramètres"), "groups.settings", order=900),
+    ),
+    audience_principals=(GROUP_PRINCIPAL,),
+    profile_sections=(groups_section,),
+)

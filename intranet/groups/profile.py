@@ -1,0 +1,20 @@
+"""The "Groupes" section of a member's page: only the groups the viewer may see."""
+
+from __future__ import annotations
+
+from flask import render_template
+from flask_login import current_user
+
+from intranet.extensions import db
+from intranet.groups import services
+from intranet.groups.models import Group, Membership
+
+
+def groups_section(user) -> str:
+    query = services.visible_groups(current_user).join(Membership, Membership.group_id == Group.id).where(
+        Membership.user_id == user.id).order_by(Group.name)
+    groups = db.session.scalars(query.limit(50)).all()
+    return render_template("groups/profile_section.html", groups=groups, person=user)
+
+
+

@@ -1,0 +1,294 @@
+"""Group rules in one place: who sees a group and its content, who manages it, and the
+membership changes. Services flush and send signals; the view commits."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+
+from intranet.core.audiences import AudienceEntry, Principal
+from intranet.core.models import User
+from intranet.core.timeutil import utcnow
+from intranet.extensions import db
+from intranet.groups import signals
+from intranet.groups.models import GROUP_ROLES, JOIN_POLICIES, VISIBILITIES, Group, GroupRequest, Membership
+
+
+class GroupError(ValueError):
+    """A French message for the person who asked."""
+
+
+def _app():
+    return current_app._get_current_object()
+
+
+# -- reading rules -------------------------------------------------------------------------
+# No cache across requests: leaving a group or being removed ends access on the next request.
+
+def membership(group: Group, user) -> Membership | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return db.session.get(Membership, (group.id, user.id))
+
+
+def is_member(group: Group, user) -> bool:
+    return membership(group, user) is not None
+
+
+def is_platform_manager(user) -> bool:
+    return getattr(user, "is_authenticated", False) and user.role in ("admin", "animateur")
+
+
+def can_manage(user, group: Group) -> bool:
+    """Settings, requests, invitations and members: group owners and admins, admins, animateurs."""
+    if is_platform_manager(user):
+        return True
+    m = membership(group, user)
+    return m is not None and m.role in ("owner", "admin")
+
+
+def can_see_group(user, group: Group) -> bool:
+    """A secret group does not exist for non-members (the views answer 404)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return group.visibility != "secret" or is_platform_manager(user) or is_member(group, user)
+
+
+def can_see_content(user, group: Group) -> bool:
+    """Content and member list: everyone for a public group, members only otherwise."""
+    if not can_see_group(user, group):
+        return False
+    return group.visibility == "public" or is_platform_manager(user) or is_member(group, user)
+
+
+def visible_groups(user) -> sa.Select:
+    query = sa.select(Group)
+    if not is_platform_manager(user):
+        mine = sa.select(Membership.group_id).where(Membership.user_id == user.id)
+        query = query.where(sa.or_(Group.visibility != "secret", Group.id.in_(mine)))
+    return query
+
+
+def my_group_ids(user) -> sa.Select:
+    return sa.select(Membership.group_id).where(Membership.user_id == user.id)
+
+
+# -- audience principal: "group" entries ----------------------------------------------------
+
+def _principal_ids(user) -> sa.Select:
+    return sa.union(my_group_ids(user), sa.select(Group.id).where(Group.visibility == "public"))
+
+
+def _principal_matches(user) -> set[int]:
+    return set(db.session.scalars(_principal_ids(user)))
+
+
+def _principal_members(audience_id: int) -> sa.ColumnElement:
+    e = AudienceEntry
+    as_member = sa.exists().where(e.audience_id == audience_id, e.kind == "group",
+                                  Membership.group_id == e.target_id, Membership.user_id == User.id)
+    public = sa.exists().where(e.audience_id == audience_id, e.kind == "group", Group.id == e.target_id,
+                               Group.visibility == "public")
+    return sa.or_(as_member, public)
+
+
+def _principal_label(ids) -> dict[int, str]:
+    rows = db.session.execute(sa.select(Group.id, Group.name).where(Group.id.in_(list(ids)))).all()
+    return {gid: _("le groupe « %(name)s »", name=name) for gid, name in rows}
+
+
+def _principal_search(user, q: str, limit: int = 10) -> list[tuple[int, str]]:
+    """Groups the author may share with: their own, and the public ones (all for animateurs)."""
+    like = f"%{q.lower()}%"
+    query = sa.select(Group).where(Group.id.in_(_principal_ids(user))) if not is_platform_manager(user) \
+        else sa.select(Group)
+    rows = db.session.scalars(query.where(sa.func.lower(Group.name).like(like))
+                              .order_by(Group.name).limit(limit)).all()
+    return [(g.id, g.name) for g in rows]
+
+
+GROUP_PRINCIPAL = Principal(kind="group", ids=_principal_ids, matches=_principal_matches,
+                            label=_principal_label, members=_principal_members, search=_principal_search)
+
+
+# -- changes --------------------------------------------------------------------------------
+
+def _check_fields(name: str, visibility: str, join_policy: str, group: Group | None = None) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise GroupError(_("Le nom du groupe est obligatoire."))
+    if len(name) > 150:
+        raise GroupError(_("Le nom est trop long (150 caractères au plus)."))
+    if visibility not in VISIBILITIES:
+        raise GroupError(_("Visibilité inconnue."))
+    if join_policy not in JOIN_POLICIES:
+        raise GroupError(_("Mode d'adhésion inconnu."))
+    clash = db.session.scalar(sa.select(Group.id).where(sa.func.lower(Group.name) == name.lower(),
+                                                        Group.id != (group.id if group else 0)))
+    if clash:
+        raise GroupError(_("Un groupe porte déjà ce nom."))
+    return name
+
+
+def create_group(user: User, name: str, description: str = "", visibility: str = "public",
+                 join_policy: str = "open", image: str | None = None) -> Group:
+    name = _check_fields(name, visibility, join_policy)
+    group = Group(name=name, description=description or "", visibility=visibility, join_policy=join_policy,
+                  image=image, created_by_id=user.id)
+    db.session.add(group)
+    db.session.flush()
+    db.session.add(Membership(group_id=group.id, user_id=user.id, role="owner"))
+    db.session.flush()
+    return group
+
+
+def update_group(group: Group, name: str, description: str, visibility: str, join_policy: str) -> Group:
+    group.name = _check_fields(name, visibility, join_policy, group)
+    group.description = description or ""
+    group.visibility = visibility
+    group.join_policy = join_policy
+    db.session.flush()
+    return group
+
+
+def _add_member(group: Group, user: User, actor: User | None, role: str = "member") -> Membership:
+    m = Membership(group_id=group.id, user_id=user.id, role=role)
+    db.session.add(m)
+    # Any other pending request or invitation for this pair is settled by the membership.
+    db.session.execute(sa.update(GroupRequest).where(
+        GroupRequest.group_id == group.id, GroupRequest.user_id == user.id, GroupRequest.status == "pending"
+    ).values(status="accepted", decided_at=utcnow(), decided_by_id=getattr(actor, "id", None)))
+    db.session.flush()
+    signals.member_added.send(_app(), group=group, user=user, actor=actor)
+    return m
+
+
+def pending(group: Group, user: User, kind: str | None = None) -> GroupRequest | None:
+    query = sa.select(GroupRequest).where(GroupRequest.group_id == group.id, GroupRequest.user_id == user.id,
+                                          GroupRequest.status == "pending")
+    if kind:
+        query = query.where(GroupRequest.kind == kind)
+    return db.session.scalar(query.order_by(GroupRequest.id.desc()).limit(1))
+
+
+def join(user: User, group: Group) -> str:
+    """Join an open group, or ask to join one "sur demande". Returns "joined" or "requested"."""
+    if is_member(group, user):
+        raise GroupError(_("Vous êtes déjà membre de ce groupe."))
+    invitation = pending(group, user, "invitation")
+    if invitation is not None:
+        _add_member(group, user, invitation.invited_by)
+        return "joined"
+    if group.join_policy == "open":
+        _add_member(group, user, user)
+        return "joined"
+    if group.join_policy == "request":
+        if pending(group, user, "request") is not None:
+            raise GroupError(_("Votre demande est déjà en attente."))
+        req = GroupRequest(group_id=group.id, user_id=user.id, kind="request")
+        db.session.add(req)
+        db.session.flush()
+        signals.join_requested.send(_app(), group=group, user=user, request=req)
+        return "requested"
+    raise GroupError(_("Ce groupe est accessible sur invitation seulement."))
+
+
+def owners(group: Group) -> list[Membership]:
+    return db.session.scalars(sa.select(Membership).where(Membership.group_id == group.id,
+                                                          Membership.role == "owner")).all()
+
+
+def _ensure_not_last_owner(group: Group, user: User) -> None:
+    m = membership(group, user)
+    if m is not None and m.role == "owner" and len(owners(group)) == 1:
+        others = db.session.scalar(sa.select(sa.func.count()).select_from(Membership).where(
+            Membership.group_id == group.id, Membership.user_id != user.id))
+        if others:
+            raise GroupError(_("Vous êtes le seul propriétaire : nommez un autre propriétaire avant de partir."))
+
+
+def leave(user: User, group: Group) -> None:
+    m = membership(group, user)
+    if m is None:
+        raise GroupError(_("Vous n'êtes pas membre de ce groupe."))
+    _ensure_not_last_owner(group, user)
+    db.session.delete(m)
+    db.session.flush()
+    signals.member_removed.send(_app(), group=group, user=user, actor=user)
+
+
+def remove_member(actor: User, group: Group, user: User) -> None:
+    m = membership(group, user)
+    if m is None:
+        raise GroupError(_("Cette personne n'est pas membre du groupe."))
+    actor_m = membership(group, actor)
+    if m.role == "owner" and not is_platform_manager(actor) and (actor_m is None or actor_m.role != "owner"):
+        raise GroupError(_("Seul un propriétaire peut retirer un propriétaire."))
+    _ensure_not_last_owner(group, user)
+    db.session.delete(m)
+    db.session.flush()
+    signals.member_removed.send(_app(), group=group, user=user, actor=actor)
+
+
+def set_role(actor: User, group: Group, user: User, role: str) -> None:
+    if role not in GROUP_ROLES:
+        raise GroupError(_("Rôle inconnu."))
+    m = membership(group, user)
+    if m is None:
+        raise GroupError(_("Cette personne n'est pas membre du groupe."))
+    actor_m = membership(group, actor)
+    actor_is_owner = is_platform_manager(actor) or (actor_m is not None and actor_m.role == "owner")
+    if (role == "owner" or m.role == "owner") and not actor_is_owner:
+        raise GroupError(_("Seul un propriétaire peut nommer ou retirer un propriétaire."))
+    if m.role == "owner" and role != "owner" and len(owners(group)) == 1:
+        raise GroupError(_("Le groupe doit garder au moins un propriétaire."))
+    m.role = role
+    db.session.flush()
+
+
+def invite(actor: User, group: Group, user: User) -> str:
+    """Invite ``user``; a pending request from them is accepted instead. Returns "invited" or "added"."""
+    if not user.is_active_account:
+        raise GroupError(_("Ce compte est désactivé."))
+    if is_member(group, user):
+        raise GroupError(_("%(name)s est déjà membre du groupe.", name=user.name))
+    request = pending(group, user, "request")
+    if request is not None:
+        decide(actor, request, True)
+        return "added"
+    if pending(group, user, "invitation") is not None:
+        raise GroupError(_("%(name)s a déjà une invitation en attente.", name=user.name))
+    req = GroupRequest(group_id=group.id, user_id=user.id, kind="invitation", invited_by_id=actor.id)
+    db.session.add(req)
+    db.session.flush()
+    signals.member_invited.send(_app(), group=group, user=user, request=req, actor=actor)
+    return "invited"
+
+
+def decide(actor: User, req: GroupRequest, accept: bool) -> None:
+    """A group admin accepts or refuses a request to join."""
+    if req.status != "pending" or req.kind != "request":
+        raise GroupError(_("Cette demande a déjà été traitée."))
+    req.decided_by_id, req.decided_at = actor.id, utcnow()
+    if accept:
+        _add_member(req.group, req.user, actor)
+        req.status = "accepted"
+    else:
+        req.status = "refused"
+    db.session.flush()
+    signals.request_decided.send(_app(), group=req.group, user=req.user, request=req, actor=actor,
+                                 accepted=accept)
+
+
+def respond(user: User, req: GroupRequest, accept: bool) -> None:
+    """The invited person accepts or declines."""
+    if req.user_id != user.id or req.kind != "invitation" or req.status != "pending":
+        raise GroupError(_("Cette invitation n'est plus valable."))
+    req.decided_by_id, req.decided_at = user.id, utcnow()
+    if accept:
+        _add_member(req.group, user, req.invited_by)
+        req.status = "accepted"
+    else:
+        req.status = "refused"
+    db.session.flush()
