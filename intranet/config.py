@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
 
-DEFAULT_PLUGINS = ["accounts"]
+DEFAULT_PLUGINS = ["accounts", "groups"]
 
 
 class Base:
@@ -35,6 +35,9 @@ class Base:
     MAIL_PASSWORD = None
     MAIL_DEFAULT_SENDER = "Intranet <intranet@localhost>"
     MAIL_DIR = str(INSTANCE / "mail")
+    # Delivery is decided by MAIL_SERVER only: Flask-Mail would otherwise silently drop every
+    # message when TESTING is set, while the outbox marks it "sent".
+    MAIL_SUPPRESS_SEND = False
 
     UPLOAD_DIR = str(INSTANCE / "uploads")
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024
@@ -85,6 +88,11 @@ class Production(Base):
 CONFIGS = {"development": Development, "testing": Testing, "production": Production}
 
 
+#: Settings that are always text, whatever they look like (their default may be None).
+TEXT_SETTINGS = frozenset({"SECRET_KEY", "DATABASE_URL", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_SERVER",
+                           "MAIL_DEFAULT_SENDER"})
+
+
 def _parse(value: str):
     if value[:1] in "[{" or value in ("true", "false") or value.lstrip("-").isdigit():
         try:
@@ -106,6 +114,8 @@ def env_overrides(environ=None) -> dict:
             out[name] = [p.strip() for p in value.split(",") if p.strip()]
         elif name == "DEMO":
             out[name] = value.strip().lower() in ("1", "true", "yes", "oui")
+        elif name in TEXT_SETTINGS or isinstance(getattr(Base, name, None), str):
+            out[name] = value  # a password or key made of digits stays text
         else:
             out[name] = _parse(value)
     return out
