@@ -49,7 +49,7 @@ class AudienceField(Field):
     def pre_validate(self, form):
         targets = self.data or set()
         kinds = {ORG, USER, NETWORK} | {p.kind for p in current_app.extensions["intranet_registry"].audience_principals}
-        for kind, ident in targets:
+        for kind, _ident in targets:
             if kind not in kinds:
                 raise ValidationError(_l("Choix de visibilité invalide."))
         org_ids = {i for k, i in targets if k == ORG}
@@ -75,7 +75,8 @@ class AudienceField(Field):
         """What the picker lists without JavaScript: organizations and the groups the author can use,
         plus the people already chosen."""
         chosen = self.data or set()
-        out = [{"value": "network:0", "label": str(_l("Tout le réseau")), "group": "", "selected": (NETWORK, 0) in chosen}]
+        out = [{"value": "network:0", "label": str(_l("Tout le réseau")), "group": "",
+                "selected": (NETWORK, 0) in chosen}]
         for org in db.session.scalars(sa.select(Organization).order_by(Organization.name)):
             out.append({"value": f"org:{org.id}", "label": org.name, "group": str(_l("Organisations")),
                         "selected": (ORG, org.id) in chosen})
