@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from intranet.core.audit import audit
-from intranet.core.mail import queue_template_mail
+from intranet.core.mail import one_line, queue_template_mail
 from intranet.core.models import ROLES, AccountToken, LoginFailure, Organization, User
 from intranet.core.signals import user_invited
 from intranet.core.timeutil import utcnow
@@ -165,7 +165,7 @@ def send_invitation(user: User, inviter: User | None) -> None:
 
 
 def invite(name: str, email: str, organization: Organization | None, role: str, inviter: User | None) -> User:
-    name = (name or "").strip()
+    name = " ".join(one_line(name or "").split())  # one line: no CR/LF from a crafted form or CSV
     email = normalize_email(email)
     if not name:
         raise AccountError(_("Le nom est obligatoire."))
