@@ -49,3 +49,19 @@ class Factories:
         db.session.add(user)
         db.session.commit()
         return user
+
+    def group(self, name: str | None = None, visibility: str = "public", join_policy: str = "open", owner=None,
+              members=(), admins=(), description: str = ""):
+        """A group created through the service (``owner`` becomes its owner), with extra members."""
+        from intranet.groups import services
+        from intranet.groups.models import Membership
+
+        n = next(_seq)
+        owner = owner or self.user()
+        group = services.create_group(owner, name or f"Groupe {n}", description, visibility, join_policy)
+        for person in members:
+            db.session.add(Membership(group_id=group.id, user_id=person.id, role="member"))
+        for person in admins:
+            db.session.add(Membership(group_id=group.id, user_id=person.id, role="admin"))
+        db.session.commit()
+        return group
