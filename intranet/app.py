@@ -49,7 +49,8 @@ def load_config(app: Flask, overrides: dict | None) -> None:
 def init_database(app: Flask) -> None:
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite"):
-        opts = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        # A copy: the class-level default dict is shared by every app of the process.
+        opts = app.config["SQLALCHEMY_ENGINE_OPTIONS"] = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         opts.setdefault("connect_args", {"timeout": 30})
         if not sa.event.contains(sa.engine.Engine, "connect", _sqlite_pragmas):
             sa.event.listen(sa.engine.Engine, "connect", _sqlite_pragmas)

@@ -1,0 +1,241 @@
+"""Authorization matrix: every route of the URL map × {anonyme, membre, animateur, admin} → status.
+
+The routes come from ``app.url_map`` (an app built at collection time: the factory never touches
+the database), so a new route without an entry in ``EXPECTED`` fails, naming the route. Each cell
+runs in its own test with a fresh database: GET for every route that answers GET, and for the
+POST-only routes a POST carrying a valid CSRF token (so the status shows the authorization, not
+the CSRF check).
+
+Private pages send anonymous visitors to the login page (302 to /accounts/connexion); pages an
+authenticated person may not see answer 403. URL arguments are filled with real objects made in
+``world`` below; the organization has a real logo and the target user a real photo, so the two
+file routes answer 200 (a missing file would be a 404).
+"""
+
+from __future__ import annotations
+
+import io
+from urllib.parse import urlsplit
+
+import pytest
+import sqlalchemy as sa
+from PIL import Image
+from werkzeug.datastructures import FileStorage
+
+from tests.conftest import csrf_token
+
+ROLES = ("anonyme", "membre", "animateur", "admin")
+BOGUS_TOKEN = "jeton-inexistant-0123456789"
+
+
+def _cell(anonyme, membre, animateur, admin):
+    return {"anonyme": anonyme, "membre": membre, "animateur": animateur, "admin": admin}
+
+
+PUBLIC = _cell(200, 200, 200, 200)
+PRIVATE = _cell(302, 200, 200, 200)
+ADMIN_ONLY = _cell(302, 403, 403, 200)
+ADMIN_ONLY_ACTION = _cell(302, 403, 403, 302)  # POST-only admin action: done, then redirected
+SECRET_GROUP = _cell(302, 404, 200, 200)
+SECRET_GROUP_ACTION = _cell(302, 404, 302, 302)
+
+#: endpoint → expected status per role. Every route of the URL map (except static) must be here.
+EXPECTED: dict[str, dict[str, int]] = {
+    # -- core ---------------------------------------------------------------------------------
+    "core.dashboard": PRIVATE,
+    "core.healthz": PUBLIC,  # monitoring probes call it without a session
+    "core.favicon": PUBLIC,
+    "core.help": PRIVATE,
+    "core.help_edit": ADMIN_ONLY,  # core.help.edit: admins only by default
+    "core.organization": PRIVATE,
+    "core.organization_logo": PRIVATE,  # the organization of the fixture has a real logo → 200
+    "core.organizations": ADMIN_ONLY,
+    "core.organization_new": ADMIN_ONLY,
+    "core.organization_edit": ADMIN_ONLY,
+    "core.territories": ADMIN_ONLY,
+    "core.territory_new": ADMIN_ONLY,
+    "core.territory_edit": ADMIN_ONLY,
+    "core.permissions": ADMIN_ONLY,
+    "core.audit_log": ADMIN_ONLY,
+    "core.outbox": ADMIN_ONLY,
+    "core.outbox_message": ADMIN_ONLY,
+    "core.outbox_resend": ADMIN_ONLY_ACTION,  # POST-only: puts the failed mail back to pending
+    # JSON helpers of the audience picker: any logged-in person.
+    "core.audience_search": PRIVATE,
+    "core.audience_description": PRIVATE,
+    # -- accounts -----------------------------------------------------------------------------
+    # The login page sends people who are already logged in to the dashboard.
+    "accounts.login": _cell(200, 302, 302, 302),
+    # POST-only; logging out is allowed to anyone (anonymous: nothing to end) → back to login.
+    "accounts.logout": _cell(302, 302, 302, 302),
+    # Bogus token: the French "link not valid" page with a 404, for everyone.
+    "accounts.accept_invitation": _cell(404, 404, 404, 404),
+    "accounts.reset_password": _cell(404, 404, 404, 404),
+    # POST-only "send me a new invitation": always the same redirect and flash message, whatever
+    # the token, so it cannot be used to probe which tokens exist.
+    "accounts.renew_invitation": _cell(302, 302, 302, 302),
+    "accounts.forgot_password": PUBLIC,
+    "accounts.change_password": PRIVATE,
+    "accounts.profile": PRIVATE,
+    "accounts.photo": PRIVATE,  # the target user of the fixture has a real photo → 200
+    "accounts.edit_profile": PRIVATE,
+    "accounts.directory": PRIVATE,  # accounts.directory.view: granted to every role by default
+    "accounts.admin_users": ADMIN_ONLY,
+    "accounts.admin_invite": ADMIN_ONLY,
+    "accounts.admin_user": ADMIN_ONLY,
+    "accounts.admin_import": ADMIN_ONLY,
+    "accounts.admin_resend": ADMIN_ONLY_ACTION,  # the target user is still invited (no password)
+    "accounts.admin_deactivate": ADMIN_ONLY_ACTION,
+    "accounts.admin_reactivate": ADMIN_ONLY_ACTION,
+    # -- groups -------------------------------------------------------------------------------
+    # The fixture's group is SECRET (by invitation), owned by someone else: for a plain member it
+    # does not exist (404 on every group URL); animateurs and admins manage every group.
+    "groups.index": PRIVATE,
+    "groups.mine": PRIVATE,
+    "groups.create": _cell(302, 403, 200, 200),  # groups.create: admin and animateur by default
+    "groups.show": SECRET_GROUP,
+    "groups.image": SECRET_GROUP,  # the group of the fixture has a real image → 200
+    "groups.members": SECRET_GROUP,
+    "groups.settings": SECRET_GROUP,
+    # POST-only group actions: 404 for whoever cannot see the group; for a manager the action is
+    # done (decide: accept the pending request; remove, role: on a member) or politely refused
+    # with a flash message (join an invitation-only group, leave without being a member, invite
+    # nobody), then redirected.
+    "groups.join": SECRET_GROUP_ACTION,
+    "groups.leave": SECRET_GROUP_ACTION,
+    "groups.invite": SECRET_GROUP_ACTION,
+    "groups.decide": SECRET_GROUP_ACTION,
+    "groups.remove": SECRET_GROUP_ACTION,
+    "groups.role": SECRET_GROUP_ACTION,
+    # Answering an invitation that is not yours: 404, for everyone.
+    "groups.respond": _cell(302, 404, 404, 404),
+}
+
+
+#: Routes that answer a file or JSON rather than a page (checked for their content type).
+FILE_ROUTES = {
+    "core.favicon": "image/", "core.organization_logo": "image/", "accounts.photo": "image/", "groups.image": "image/",
+    "core.healthz": "application/json", "core.audience_search": "application/json",
+    "core.audience_description": "application/json",
+}
+
+
+def _rules():
+    """The rules of a freshly built app (no database needed: the factory never connects)."""
+    from intranet.app import create_app
+
+    app = create_app({"TESTING": True, "DATABASE_URL": "sqlite://", "SECRET_KEY": "matrix"})
+    return sorted((r for r in app.url_map.iter_rules() if r.endpoint != "static"),
+                  key=lambda r: (r.endpoint, r.rule))
+
+
+RULES = _rules()
+
+
+def test_every_route_has_an_entry_and_every_entry_a_route(app):
+    endpoints = {r.endpoint for r in app.url_map.iter_rules() if r.endpoint != "static"}
+    missing = sorted(endpoints - EXPECTED.keys())
+    stale = sorted(EXPECTED.keys() - endpoints)
+    assert not missing, f"routes without an entry in EXPECTED (add their expected statuses): {missing}"
+    assert not stale, f"entries in EXPECTED for routes that no longer exist: {stale}"
+    for endpoint, cell in EXPECTED.items():
+        assert set(cell) == set(ROLES), f"{endpoint}: expected statuses for exactly {ROLES}"
+
+
+def _png(color=(200, 30, 30, 255)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGBA", (16, 16), color).save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def world(app, factories):
+    """Real objects for the URL arguments, and one person per role."""
+    from intranet.core.models import MailMessage
+    from intranet.core.storage import save_image
+    from intranet.extensions import db
+
+    department = factories.territory(name="Cantal", code="15")
+    territory = factories.territory(name="Pays de Salers", code="SALERS", parent=department)
+    org = factories.organization(name="Office de tourisme du Pays de Salers", territory=territory)
+    org.logo = save_image(FileStorage(io.BytesIO(_png()), filename="logo.png")).key
+    target = factories.user(name="Personne Invitée", organization=org, password=None)
+    target.photo = save_image(FileStorage(io.BytesIO(_png((0, 90, 200, 255))), filename="photo.png")).key
+    mail = MailMessage(message_id="<matrix@test>", to_addr="x@exemple.fr", subject="Sujet", text="Texte",
+                       status="failed", attempts=10)
+    db.session.add(mail)
+    db.session.commit()
+    people = {role: factories.user(role=role, organization=org) for role in ("membre", "animateur", "admin")}
+    args = {"org_id": org.id, "territory_id": territory.id, "user_id": target.id, "mail_id": mail.id,
+            "token": BOGUS_TOKEN}
+    if "groups" in app.extensions["intranet_registry"].plugins:
+        from intranet.groups.models import Group, GroupRequest, Membership
+
+        owner = factories.user(name="Propriétaire du groupe", organization=org)
+        applicant = factories.user(name="Demandeuse", organization=org)
+        group = Group(name="Groupe secret", visibility="secret", join_policy="invitation", created_by_id=owner.id,
+                      image=save_image(FileStorage(io.BytesIO(_png()), filename="groupe.png")).key)
+        db.session.add(group)
+        db.session.flush()
+        db.session.add_all([Membership(group_id=group.id, user_id=owner.id, role="owner"),
+                            Membership(group_id=group.id, user_id=target.id, role="member")])
+        req = GroupRequest(group_id=group.id, user_id=applicant.id, kind="request")
+        db.session.add(req)
+        db.session.commit()
+        args.update(group_id=group.id, request_id=req.id, decision="accepter")
+    return {"args": args, "people": people}
+
+
+def _url(app, rule, args) -> str:
+    from flask import url_for
+
+    values = {}
+    for name in rule.arguments:
+        assert name in args, f"{rule.rule}: no fixture object for the URL argument <{name}>; add one in `world`"
+        values[name] = args[name]
+    with app.test_request_context():
+        return url_for(rule.endpoint, **values)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.endpoint)
+def test_route_status(rule, role, app, client, login, world):
+    assert rule.endpoint in EXPECTED, (
+        f"route {rule.rule} (endpoint {rule.endpoint!r}) has no entry in EXPECTED of {__name__}: "
+        "add the status each role should get")
+    expected = EXPECTED[rule.endpoint][role]
+    if role != "anonyme":
+        login(world["people"][role])
+    url = _url(app, rule, world["args"])
+    if "GET" in rule.methods:
+        method, resp = "GET", client.get(url)
+    else:
+        token = csrf_token(client, "/accounts/connexion" if role == "anonyme" else "/accounts/profil")
+        method, resp = "POST", client.post(url, data={"csrf_token": token})
+    assert resp.status_code == expected, (
+        f"{method} {url} as {role}: got {resp.status_code}, expected {expected} "
+        f"(Location: {resp.headers.get('Location')})")
+    if role == "anonyme" and expected == 302:
+        assert urlsplit(resp.headers["Location"]).path == "/accounts/connexion", \
+            f"{method} {url} as anonyme should go to the login page, went to {resp.headers['Location']}"
+    if method == "POST" and (role == "anonyme" or expected in (403, 404)):
+        # A refused action leaves no trace: nothing was deactivated, re-sent, removed…
+        from intranet.core.models import AuditEntry
+        from intranet.extensions import db
+
+        assert db.session.scalar(sa.select(sa.func.count(AuditEntry.id))) == 0, \
+            f"POST {url} as {role} changed something"
+    body = resp.get_data()
+    resp.close()  # file responses (logo, photo, favicon) keep their file open until closed
+    if not resp.mimetype.startswith("text/html"):
+        assert expected == 200, f"{method} {url} as {role}: a {expected} should be a French HTML page"
+        assert rule.endpoint in FILE_ROUTES, f"{method} {url} answered {resp.mimetype}, not a page"
+        assert resp.mimetype.startswith(FILE_ROUTES[rule.endpoint]), f"{method} {url}: {resp.mimetype}"
+        return
+    html = body.decode()
+    assert "Traceback" not in html
+    if expected == 403:
+        assert "Accès refusé" in html, f"{method} {url} as {role}: the French 403 page is expected"
+    if expected == 404:
+        assert "Page introuvable" in html or "Ce lien n'est pas valable" in html, \
+            f"{method} {url} as {role}: a French 404 page is expected"
