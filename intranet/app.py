@@ -9,6 +9,7 @@ from flask import Flask
 
 from intranet import config as config_module
 from intranet.core.plugins import Registry, load_plugins
+from intranet.core.textfold import fold
 from intranet.extensions import csrf, db, login_manager, mail, migrate
 
 
@@ -70,6 +71,8 @@ def _sqlite_pragmas(dbapi_conn, _record):
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
+        # Case- and accent-insensitive search (intranet.core.textfold): SQLite's lower() is ASCII only.
+        dbapi_conn.create_function("intranet_fold", 1, fold, deterministic=True)
 
 
 def init_extensions(app: Flask) -> None:

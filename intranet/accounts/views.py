@@ -9,6 +9,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import FileStorage
 
 from intranet.accounts import services
 from intranet.accounts.forms import (
@@ -27,6 +28,7 @@ from intranet.core.models import Organization, User
 from intranet.core.permissions import require
 from intranet.core.signals import user_activated, user_status_changed
 from intranet.core.storage import UploadError, delete_stored, save_image, send_stored
+from intranet.core.textfold import contains
 from intranet.extensions import db
 
 bp = Blueprint("accounts", __name__)
@@ -199,13 +201,14 @@ def edit_profile():
     form = ProfileForm(obj=user)
     if form.validate_on_submit():
         key = None
-        if form.photo.data:
+        # Without a new file the field holds the current photo key (form built from the user).
+        if isinstance(form.photo.data, FileStorage) and form.photo.data.filename:
             try:
                 key = save_image(form.photo.data, max_side=512).key
             except UploadError as exc:
                 form.photo.errors.append(str(exc))
         if not form.photo.errors:
-            user.name = form.name.data.strip()
+            user.name = " ".join(form.name.data.split())
             user.job_title = (form.job_title.data or "").strip()
             user.phone = (form.phone.data or "").strip()
             user.bio = (form.bio.data or "").strip()
@@ -227,10 +230,8 @@ def directory():
     org_id = request.args.get("organisation", type=int)
     query = sa.select(User).where(User.is_active_account.is_(True))
     if q:
-        like = f"%{q.lower()}%"
         query = query.join(Organization, User.organization_id == Organization.id).where(sa.or_(
-            sa.func.lower(User.name).like(like), sa.func.lower(Organization.name).like(like),
-            sa.func.lower(User.job_title).like(like)))
+            contains(User.name, q), contains(Organization.name, q), contains(User.job_title, q)))
     if org_id:
         query = query.where(User.organization_id == org_id)
     page = db.paginate(query.order_by(User.name, User.id), per_page=current_app.config["PAGE_SIZE"],
@@ -252,8 +253,7 @@ def admin_users():
     status = request.args.get("statut", "")
     query = sa.select(User)
     if q:
-        like = f"%{q.lower()}%"
-        query = query.where(sa.or_(sa.func.lower(User.name).like(like), sa.func.lower(User.email).like(like)))
+        query = query.where(sa.or_(contains(User.name, q), contains(User.email, q)))
     if status == "invites":
         query = query.where(User.password_hash.is_(None), User.is_active_account.is_(True))
     elif status == "desactives":

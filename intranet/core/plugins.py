@@ -157,10 +157,10 @@ class Registry:
 
 def validate(plugin: Plugin, module_name: str, loaded: dict[str, Plugin]) -> list[str]:
     """Every way ``plugin`` breaks the contract, in French-free developer English."""
-    errors = []
-    name = plugin.name
     if not isinstance(plugin, Plugin):
         return [f"{module_name}: `plugin` is not a Plugin"]
+    errors = []
+    name = plugin.name
     if not NAME_RE.match(name or ""):
         errors.append(f"{module_name}: invalid name {name!r}")
     if module_name != f"intranet.{name}":
@@ -172,6 +172,8 @@ def validate(plugin: Plugin, module_name: str, loaded: dict[str, Plugin]) -> lis
             errors.append(f"{name}: requires {req!r}, which must be listed (and load) before it")
     if plugin.blueprint is not None and plugin.blueprint.name != name:
         errors.append(f"{name}: blueprint is named {plugin.blueprint.name!r}")
+    if plugin.url_prefix not in (None, f"/{name}"):
+        errors.append(f"{name}: url prefix {plugin.url_prefix!r} must be '/{name}'")
     for perm in plugin.permissions:
         if not perm.key.startswith(name + "."):
             errors.append(f"{name}: permission {perm.key!r} must start with '{name}.'")
