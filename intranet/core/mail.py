@@ -31,9 +31,8 @@ def one_line(value: str) -> str:
 
 
 def queue_mail(to: str, subject: str, text: str, html: str = "", headers: dict | None = None) -> MailMessage:
-    domain = current_app.config["MAIL_DEFAULT_SENDER"].rsplit("@", 1)[-1].strip("> ") or "localhost"
     msg = MailMessage(
-        message_id=make_msgid(domain=domain),
+        message_id=make_msgid(domain=_domain()),
         to_addr=one_line(to),
         subject=one_line(subject)[:300],
         text=text,
@@ -51,6 +50,70 @@ def queue_template_mail(to: str, subject: str, template: str, **context) -> Mail
     text = render_template(f"emails/{template}.txt", **context)
     html = render_template(f"emails/{template}.html", **context)
     return queue_mail(to, subject, text, html)
+
+
+def _domain() -> str:
+    return current_app.config["MAIL_DEFAULT_SENDER"].rsplit("@", 1)[-1].strip("> ") or "localhost"
+
+
+def format_context(template: str, context: dict) -> str:
+    """``template % context``, tolerant of a missing key (a type's wording may evolve)."""
+    try:
+        return str(template) % context
+    except (KeyError, ValueError, TypeError):
+        return str(context.get("title", ""))
+
+
+def queue_notification_mails(nt, pairs: list[tuple[int, int]], context: dict) -> None:
+    """Bulk-queue one e-mail per ``(notification_id, user_id)``; the worker renders each one."""
+    from intranet.core.models import User
+
+    emails = dict(db.session.execute(sa.select(User.id, User.email).where(
+        User.id.in_([uid for _nid, uid in pairs]))).all())
+    subject = one_line(format_context(nt.subject, context))[:300]
+    now = utcnow()
+    domain = _domain()
+    db.session.execute(sa.insert(MailMessage), [
+        {"message_id": make_msgid(domain=domain), "to_addr": emails[uid], "subject": subject, "text": "",
+         "html": "", "headers": {}, "notification_id": nid, "status": "pending", "attempts": 0,
+         "next_attempt_at": now, "last_error": "", "created_at": now}
+        for nid, uid in pairs if uid in emails])
+
+
+def render_notification_mail(row: MailMessage) -> bool:
+    """Fill ``row`` from its notification; False when the person may no longer see the object
+    or no longer wants this e-mail (the mail is then cancelled)."""
+    from intranet.core import notifications as bus
+    from intranet.core.models import User
+
+    notif = db.session.get(bus.Notification, row.notification_id)
+    if notif is None:
+        return False
+    user = db.session.get(User, notif.user_id)
+    if user is None or not user.is_active_account:
+        return False
+    prefs = bus.preferences_for([user.id], notif.type)[user.id]
+    if not prefs["email"] or (notif.group_id is not None and bus.is_group_muted(user.id, notif.group_id)):
+        return False
+    if not bus.still_visible(notif, user):
+        return False
+    nt = bus.notification_type(notif.type)
+    ctx = notif.context or {}
+    base = current_app.config["BASE_URL"].rstrip("/")
+    token = bus.unsubscribe_token(user.id, notif.type)
+    with current_app.test_request_context(base_url=base):
+        from flask import url_for
+
+        unsubscribe = base + url_for("notifications.unsubscribe", token=token)
+        preferences = base + url_for("notifications.preferences")
+        context = {"user": user, "subject": row.subject, "message": format_context(nt.message, ctx),
+                   "excerpt": ctx.get("excerpt", ""), "link": base + str(ctx.get("url", "/")),
+                   "type_label": str(nt.label), "unsubscribe": unsubscribe, "preferences": preferences}
+        row.text = render_template("emails/notification.txt", **context)
+        row.html = render_template("emails/notification.html", **context)
+    row.headers = {"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    notif.email_state = "sent"
+    return True
 
 
 def build_message(row: MailMessage) -> Message:
@@ -95,6 +158,10 @@ def deliver_outbox(ignore_backoff: bool = False, limit: int = 200) -> dict:
         if res.rowcount != 1:
             continue
         row = db.session.get(MailMessage, mail_id)
+        if row.notification_id and not render_notification_mail(row):
+            row.status, row.last_error = "cancelled", "accès ou préférence changés avant l'envoi"
+            db.session.commit()
+            continue
         try:
             msg = build_message(row)
             if use_smtp:

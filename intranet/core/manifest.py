@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from intranet.core.digests import digest_job
 from intranet.core.mail import deliver_job
 from intranet.core.plugins import Job, NavEntry, Permission, Registry
 
@@ -31,4 +32,4 @@ def contribute(registry: Registry) -> None:
         NavEntry(_l("Journal d'audit"), "core.audit_log", area="admin", order=60, permission="core.audit.view"),
         NavEntry(_l("Page d'aide"), "core.help_edit", area="admin", order=70, permission="core.help.edit"),
     ]
-    registry.core_jobs += [Job("core.mail", deliver_job, every=10)]
+    registry.core_jobs += [Job("core.mail", deliver_job, every=10), Job("core.digests", digest_job, every=60)]

@@ -74,6 +74,8 @@ class User(UserMixin, db.Model):
     invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The start of the previous visit: "new since your last visit" compares with it.
+    previous_visit_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     organization: Mapped[Organization] = relationship(lazy="joined")
 
@@ -223,7 +225,10 @@ class MailMessage(db.Model):
     text: Mapped[str] = mapped_column(sa.Text)
     html: Mapped[str] = mapped_column(sa.Text, default="")
     headers: Mapped[dict] = mapped_column(sa.JSON, default=dict)
-    status: Mapped[str] = mapped_column(sa.String(20), default="pending")  # pending sent failed
+    # A notification e-mail is rendered by the worker at send time, after checking access again.
+    notification_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("core_notifications.id", ondelete="SET NULL"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(20), default="pending")  # pending sent failed cancelled
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
@@ -231,5 +236,7 @@ class MailMessage(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-# The sharing model's tables live in audiences.py; import them so the ORM and Alembic see them.
+# The sharing model's and the notification bus's tables live in their own modules:
+# import them so the ORM and Alembic see them.
 from intranet.core import audiences as _audiences  # noqa: E402,F401
+from intranet.core import notifications as _notifications  # noqa: E402,F401

@@ -39,14 +39,19 @@ class NavEntry:
     order: int = 100
     permission: str | None = None
     icon: str = ""
+    badge: Callable[[], int] | None = None  # a number shown on the entry (e.g. unread notifications)
 
 
 @dataclass(frozen=True)
 class NotificationType:
+    """A kind of notification. ``message`` is the one-line in-app text and ``subject`` the e-mail
+    subject; both are format strings over the notification context (%(actor)s, %(title)s…)."""
+
     key: str
     label: str
     category: str = ""
-    template: str = ""
+    message: str = "%(title)s"
+    subject: str = "%(title)s"
     channels: tuple[str, ...] = ("web", "email")
 
 
@@ -93,6 +98,7 @@ class Plugin:
     profile_sections: tuple[Callable[..., str], ...] = ()
     group_tabs: tuple[GroupTab, ...] = ()
     audience_principals: tuple[Any, ...] = ()  # intranet.core.audiences.Principal
+    notifiable_kinds: tuple[Any, ...] = ()  # intranet.core.notifications.NotifiableKind
     search: Any = None
     cli: Any = None
     settings: dict[str, Any] = field(default_factory=dict)
@@ -148,6 +154,10 @@ class Registry:
     def audience_principals(self) -> list:
         return self._all("audience_principals", [])
 
+    @property
+    def notifiable_kinds(self) -> list:
+        return self._all("notifiable_kinds", [])
+
     def permission(self, key: str) -> Permission | None:
         return next((p for p in self.permissions if p.key == key), None)
 
@@ -190,7 +200,7 @@ def validate(plugin: Plugin, module_name: str, loaded: dict[str, Plugin]) -> lis
         if not w.key.startswith(name + "."):
             errors.append(f"{name}: widget {w.key!r} must start with '{name}.'")
     for entry in plugin.nav:
-        if entry.area not in ("main", "admin", "user"):
+        if entry.area not in ("main", "admin", "user", "icons"):
             errors.append(f"{name}: nav entry {entry.label!r} has unknown area {entry.area!r}")
     return errors
 

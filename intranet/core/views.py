@@ -283,6 +283,8 @@ def touch_last_seen():
         now = utcnow()
         last = current_user.last_seen_at
         if last is None or (now - last).total_seconds() > 300:
+            if last is None or (now - last).total_seconds() > 1800:
+                current_user.previous_visit_at = last  # half an hour away: a new visit begins
             current_user.last_seen_at = now
             db.session.commit()
 

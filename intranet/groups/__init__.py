@@ -3,6 +3,7 @@
 from flask_babel import lazy_gettext as _l
 
 from intranet.core.plugins import GroupTab, NavEntry, Permission, Plugin
+from intranet.groups.notifications import KINDS, TYPES, connect_receivers
 from intranet.groups.profile import groups_section
 from intranet.groups.services import GROUP_PRINCIPAL
 from intranet.groups.views import bp
@@ -11,7 +12,7 @@ plugin = Plugin(
     name="groups",
     title=_l("Groupes"),
     blueprint=bp,
-    requires=("accounts",),
+    requires=("accounts", "notifications"),
     models="intranet.groups.models",
     permissions=(
         # Grant it to "membre" in Administration → Rôles et permissions to let members create groups.
@@ -24,5 +25,8 @@ plugin = Plugin(
         GroupTab("groups.settings", _l("Paramètres"), "groups.settings", order=900),
     ),
     audience_principals=(GROUP_PRINCIPAL,),
+    notification_types=TYPES,
+    notifiable_kinds=KINDS,
+    setup=connect_receivers,
     profile_sections=(groups_section,),
 )

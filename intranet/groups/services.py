@@ -4,8 +4,9 @@ membership changes. Services flush and send signals; the view commits."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, has_request_context
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from intranet.core.audiences import AudienceEntry, Principal
 from intranet.core.models import User
@@ -94,8 +95,16 @@ def _principal_members(audience_id: int) -> sa.ColumnElement:
 
 
 def _principal_label(ids) -> dict[int, str]:
-    rows = db.session.execute(sa.select(Group.id, Group.name).where(Group.id.in_(list(ids)))).all()
-    return {gid: _("le groupe « %(name)s »", name=name) for gid, name in rows}
+    """Names for describe(). During a request, a secret group the viewer may not see stays unnamed
+    (as if it did not exist): /audiences/description must not reveal secret names."""
+    rows = db.session.execute(sa.select(Group.id, Group.name, Group.visibility)
+                              .where(Group.id.in_(list(ids)))).all()
+    hidden: set[int] = set()
+    if has_request_context() and not is_platform_manager(current_user):
+        hidden = {gid for gid, _name, visibility in rows if visibility == "secret"}
+        if hidden and getattr(current_user, "is_authenticated", False):
+            hidden -= set(db.session.scalars(my_group_ids(current_user).where(Membership.group_id.in_(hidden))))
+    return {gid: _("le groupe « %(name)s »", name=name) for gid, name, _v in rows if gid not in hidden}
 
 
 def _principal_search(user, q: str, limit: int = 10) -> list[tuple[int, str]]:
@@ -176,9 +185,8 @@ def join(user: User, group: Group) -> str:
     """Join an open group, or ask to join one "sur demande". Returns "joined" or "requested"."""
     if is_member(group, user):
         raise GroupError(_("Vous êtes déjà membre de ce groupe."))
-    invitation = pending(group, user, "invitation")
-    if invitation is not None:
-        _add_member(group, user, invitation.invited_by)
+    if pending(group, user, "invitation") is not None:
+        _add_member(group, user, user)  # accepting an invitation: the person acts
         return "joined"
     if group.join_policy == "open":
         _add_member(group, user, user)
@@ -287,7 +295,7 @@ def respond(user: User, req: GroupRequest, accept: bool) -> None:
         raise GroupError(_("Cette invitation n'est plus valable."))
     req.decided_by_id, req.decided_at = user.id, utcnow()
     if accept:
-        _add_member(req.group, user, req.invited_by)
+        _add_member(req.group, user, user)
         req.status = "accepted"
     else:
         req.status = "refused"
