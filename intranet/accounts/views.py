@@ -296,8 +296,14 @@ def admin_user(user_id: int):
             user.organization_id = form.organization_id.data
             db.session.flush()
             db.session.refresh(user)
-            audit("user.update", user, summary=user.email, role=[before[0], user.role],
-                  organization=[before[1], user.organization.name])
+            # The journal shows the summary: say what changed, not only whose account.
+            changes = []
+            if before[0] != user.role:
+                changes.append(_("rôle %(old)s → %(new)s", old=before[0], new=user.role))
+            if before[1] != user.organization.name:
+                changes.append(_("organisation %(old)s → %(new)s", old=before[1], new=user.organization.name))
+            audit("user.update", user, summary=" : ".join([user.email, ", ".join(changes)]) if changes
+                  else user.email, role=[before[0], user.role], organization=[before[1], user.organization.name])
             db.session.commit()
             flash(_("Le compte de %(name)s a été modifié.", name=user.name), "success")
             return redirect(url_for("accounts.admin_users"))

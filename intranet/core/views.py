@@ -7,6 +7,7 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, rende
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
+from werkzeug.datastructures import FileStorage
 
 from intranet.core.audit import audit
 from intranet.core.forms import HelpForm, OrganizationForm, TerritoryForm
@@ -128,7 +129,8 @@ def organization_edit(org_id: int | None = None):
             form.name.errors.append(_("Une organisation porte déjà ce nom."))
         else:
             logo_key = None
-            if form.logo.data:
+            # Without a new file the field holds the current logo key (form built from the org).
+            if isinstance(form.logo.data, FileStorage) and form.logo.data.filename:
                 try:
                     logo_key = save_image(form.logo.data, max_side=512).key
                 except UploadError as exc:
