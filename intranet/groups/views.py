@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 
 from intranet.core.audit import audit
 from intranet.core.models import User
+from intranet.core.notifications import is_group_muted, set_group_muted
 from intranet.core.permissions import require
 from intranet.core.storage import UploadError, delete_stored, save_image, send_stored
 from intranet.extensions import db
@@ -49,6 +50,7 @@ def render_group_page(template: str, group: Group, active: str, **context):
     """Render a tab of the group page (plugins call this for their own tabs)."""
     m = services.membership(group, current_user)
     return render_template(template, group=group, tabs=_tabs(group), active=active, membership=m,
+                           muted=m is not None and is_group_muted(current_user.id, group.id),
                            can_manage=services.can_manage(current_user, group),
                            can_see_content=services.can_see_content(current_user, group),
                            pending_request=None if m else services.pending(group, current_user),
@@ -209,6 +211,22 @@ def join(group_id: int):
             flash(_("Vous avez rejoint le groupe « %(name)s ».", name=group.name), "success")
         else:
             flash(_("Votre demande a été envoyée aux administrateurs du groupe."), "info")
+    return _back(group)
+
+
+@bp.route("/<int:group_id>/sourdine", methods=["POST"])
+@login_required
+def mute(group_id: int):
+    """Members stop (or resume) receiving e-mails about this group; in-app notifications stay."""
+    _checked_post()
+    group = _group_or_404(group_id)
+    if not services.is_member(group, current_user):
+        abort(403)
+    muted = request.form.get("muted") == "1"
+    set_group_muted(current_user.id, group.id, muted)
+    db.session.commit()
+    flash(_("Vous ne recevrez plus d'e-mail à propos de ce groupe.") if muted
+          else _("Vous recevez de nouveau les e-mails de ce groupe."), "success")
     return _back(group)
 
 
