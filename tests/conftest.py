@@ -307,3 +307,27 @@ def _fresh_g_per_request():
     request_started.connect(clear, weak=False)
     yield
     request_started.disconnect(clear)
+
+
+# -- close pooled connections at the end of the run -------------------------------------------------
+
+@pytest.fixture(autouse=True, scope="session")
+def _close_pooled_connections():
+    """Dispose of every engine used during the run when it ends.
+
+    Otherwise the pooled psycopg connections are only garbage-collected after pytest has finished,
+    each one raising a ResourceWarning that pytest reports as an error of the whole PostgreSQL run
+    (a single one is printed, several fail it), typically after tests that use several threads.
+    """
+    import weakref
+
+    engines: weakref.WeakSet = weakref.WeakSet()
+
+    def remember(conn):
+        engines.add(conn.engine)
+
+    sa.event.listen(sa.engine.Engine, "engine_connect", remember)
+    yield
+    sa.event.remove(sa.engine.Engine, "engine_connect", remember)
+    for engine in list(engines):
+        engine.dispose()

@@ -46,9 +46,26 @@ def enqueue(key: str, payload: dict | None = None, run_at=None, created_by=None)
 
 
 def set_progress(job: Job, done: int, total: int) -> None:
-    """Record progress in its own short transaction so the page polling it sees it at once."""
+    """Record progress in its own short transaction so the page polling it sees it at once.
+
+    SQLite has a single writer: once the job has written rows, its own open transaction holds the
+    lock and another connection would wait for it (then fail the job). Then the progress goes
+    through the job's session and shows at its next commit.
+    """
+    stmt = sa.update(Job).where(Job.id == job.id).values(progress=done, progress_total=total)
+    if _holds_sqlite_write_lock():
+        db.session.execute(stmt)
+        return
     with db.engine.begin() as conn:
-        conn.execute(sa.update(Job).where(Job.id == job.id).values(progress=done, progress_total=total))
+        conn.execute(stmt)
+
+
+def _holds_sqlite_write_lock() -> bool:
+    session = db.session()
+    if db.engine.dialect.name != "sqlite" or not session.in_transaction():
+        return False
+    # pysqlite opens a transaction only before a write (INSERT, UPDATE, DELETE).
+    return bool(getattr(session.connection().connection.dbapi_connection, "in_transaction", False))
 
 
 def _claim_job(job_id: int, me: str) -> bool:
