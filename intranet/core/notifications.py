@@ -235,6 +235,16 @@ def _forget_notified(session):
     session.info.pop("notified", None)
 
 
+def _object_url(kind, obj) -> str:
+    """``kind.url(obj)`` (a url_for path), also outside a request: CLI commands, the worker."""
+    from flask import has_request_context
+
+    if has_request_context():
+        return kind.url(obj)
+    with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
+        return kind.url(obj)
+
+
 def notify(type_key: str, recipients, actor, obj, **context) -> int:
     """Tell ``recipients`` (user ids, users or a SELECT of ids) about ``obj``.
 
@@ -275,7 +285,7 @@ def notify(type_key: str, recipients, actor, obj, **context) -> int:
     ctx = {
         "title": kind.title(obj),
         "excerpt": kind.excerpt(obj),
-        "url": kind.url(obj),
+        "url": _object_url(kind, obj),
         "actor": getattr(actor, "name", ""),
         **{k: v for k, v in context.items() if isinstance(v, str | int | float | bool | None)},
     }

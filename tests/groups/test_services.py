@@ -171,7 +171,7 @@ def test_invited_person_accepts(make_user, factories):
     db.session.commit()
     assert role_of(group, user) == "member"
     assert req.status == "accepted"
-    assert added == [{"group": group, "user": user, "actor": owner}]
+    assert added == [{"group": group, "user": user, "actor": user}]  # accepting: the person acts
     with pytest.raises(GroupError, match="Cette invitation n'est plus valable"):
         services.respond(user, req, True)
 
@@ -356,3 +356,18 @@ def test_last_owner_cannot_be_removed_while_others_remain(make_user, factories):
     with pytest.raises(GroupError, match="seul propriétaire"):
         services.remove_member(make_user(role="admin"), group, owner)
     assert role_of(group, owner) == "owner"
+
+
+def test_services_work_outside_a_request_and_notify_the_managers(make_user, factories):
+    """As from a CLI command or the worker (no request): the join request still reaches the group's
+    managers, with a link to the members tab where they decide."""
+    from intranet.core.notifications import Notification
+
+    owner, admin = make_user(), make_user()
+    group = factories.group(join_policy="request", owner=owner, admins=[admin])
+    user = make_user(name="Yves Demandeur")
+    services.join(user, group)
+    db.session.commit()
+    rows = db.session.scalars(sa.select(Notification).where(Notification.type == "groups.join_request")).all()
+    assert {r.user_id for r in rows} == {owner.id, admin.id}
+    assert {r.context["url"] for r in rows} == {f"/groups/{group.id}/membres"}
