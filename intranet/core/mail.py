@@ -22,6 +22,8 @@ from intranet.extensions import db, mail
 
 MAX_ATTEMPTS = 10
 BACKOFF_BASE_SECONDS = 18  # 18 s × (2**10 − 1) ≈ 5.1 hours over 10 attempts
+# A claimed mail is "sending" until this lease ends; past it, its worker is taken for dead.
+SENDING_LEASE = timedelta(minutes=10)
 _LINEBREAKS = re.compile(r"[\r\n\x00-\x1f]+")
 
 
@@ -139,10 +141,14 @@ def _write_eml(row: MailMessage, msg: Message) -> None:
 def deliver_outbox(ignore_backoff: bool = False, limit: int = 200) -> dict:
     """Send what is due. Returns counts of sent and failed attempts."""
     now = utcnow()
-    query = sa.select(MailMessage.id).where(MailMessage.status == "pending")
+    due = MailMessage.status == "pending"
     if not ignore_backoff:
-        query = query.where(MailMessage.next_attempt_at <= now)
-    ids = db.session.scalars(query.order_by(MailMessage.id).limit(limit)).all()
+        due = sa.and_(due, MailMessage.next_attempt_at <= now)
+    # Left "sending" by a worker that died (killed, crashed) before recording the result.
+    abandoned = sa.and_(MailMessage.status == "sending", MailMessage.next_attempt_at <= now)
+    claimable = sa.or_(due, abandoned)
+    ids = db.session.scalars(sa.select(MailMessage.id).where(claimable)
+                             .order_by(MailMessage.id).limit(limit)).all()
     db.session.commit()
     sent = errors = 0
     if not ids:
@@ -151,9 +157,9 @@ def deliver_outbox(ignore_backoff: bool = False, limit: int = 200) -> dict:
     conn = None
     for mail_id in ids:
         # Claim: one worker only moves a message out of "pending".
-        res = db.session.execute(sa.update(MailMessage).where(MailMessage.id == mail_id,
-                                                              MailMessage.status == "pending")
-                                 .values(status="sending", attempts=MailMessage.attempts + 1))
+        res = db.session.execute(sa.update(MailMessage).where(MailMessage.id == mail_id, claimable)
+                                 .values(status="sending", attempts=MailMessage.attempts + 1,
+                                         next_attempt_at=utcnow() + SENDING_LEASE))
         db.session.commit()
         if res.rowcount != 1:
             continue
