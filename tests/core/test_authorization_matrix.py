@@ -109,6 +109,18 @@ EXPECTED: dict[str, dict[str, int]] = {
     "groups.role": SECRET_GROUP_ACTION,
     # Answering an invitation that is not yours: 404, for everyone.
     "groups.respond": _cell(302, 404, 404, 404),
+    # Muting a group's e-mails is for its members: managers who are not members get 403.
+    "groups.mute": _cell(302, 404, 403, 403),
+    # -- notifications ------------------------------------------------------------------------
+    "notifications.index": PRIVATE,
+    "notifications.counter": PRIVATE,  # JSON for the bell
+    "notifications.preferences": PRIVATE,
+    "notifications.mark_all_read": _cell(302, 302, 302, 302),  # POST-only, one's own notifications
+    # The fixture's notification belongs to someone else: 404, even for admins.
+    "notifications.open": _cell(302, 404, 404, 404),
+    # Bogus token: 404 without logging in (the link comes from an e-mail footer).
+    "notifications.unsubscribe": _cell(404, 404, 404, 404),
+    "notifications.admin_defaults": ADMIN_ONLY,
 }
 
 
@@ -116,7 +128,7 @@ EXPECTED: dict[str, dict[str, int]] = {
 FILE_ROUTES = {
     "core.favicon": "image/", "core.organization_logo": "image/", "accounts.photo": "image/", "groups.image": "image/",
     "core.healthz": "application/json", "core.audience_search": "application/json",
-    "core.audience_description": "application/json",
+    "core.audience_description": "application/json", "notifications.counter": "application/json",
 }
 
 
@@ -168,6 +180,14 @@ def world(app, factories):
     people = {role: factories.user(role=role, organization=org) for role in ("membre", "animateur", "admin")}
     args = {"org_id": org.id, "territory_id": territory.id, "user_id": target.id, "mail_id": mail.id,
             "token": BOGUS_TOKEN}
+    if "notifications" in app.extensions["intranet_registry"].plugins:
+        from intranet.core.notifications import Notification
+
+        notification = Notification(user_id=target.id, type="groups.invited", object_kind="group", object_id=1,
+                                    context={"title": "Invitation", "url": "/"})
+        db.session.add(notification)
+        db.session.commit()
+        args["notification_id"] = notification.id
     if "groups" in app.extensions["intranet_registry"].plugins:
         from intranet.groups.models import Group, GroupRequest, Membership
 
