@@ -5,11 +5,15 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import EmailField, PasswordField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from intranet.core.forms import email_address
 
 REQUIRED = _l("Ce champ est obligatoire.")
-ROLE_CHOICES = [("membre", _l("Membre")), ("animateur", _l("Animateur")), ("admin", _l("Administrateur"))]
+# SelectChoice, not tuples: WTForms 3.3 deprecates tuple choices (an error under the test suite's warnings).
+ROLE_CHOICES = [SelectChoice("membre", _l("Membre")), SelectChoice("animateur", _l("Animateur")),
+                SelectChoice("admin", _l("Administrateur"))]
 
 
 class LoginForm(FlaskForm):
@@ -29,7 +33,7 @@ class ChangePasswordForm(ChoosePasswordForm):
 
 class ForgotForm(FlaskForm):
     email = EmailField(_l("Adresse e-mail"), validators=[DataRequired(REQUIRED),
-                                                          Email(_l("Adresse e-mail invalide.")), Length(max=254)])
+                                                          email_address(), Length(max=254)])
 
 
 class ProfileForm(FlaskForm):
@@ -37,14 +41,14 @@ class ProfileForm(FlaskForm):
     job_title = StringField(_l("Fonction"), validators=[Optional(), Length(max=200)])
     phone = StringField(_l("Téléphone"), validators=[Optional(), Length(max=50)])
     bio = TextAreaField(_l("Présentation courte"), validators=[Optional(), Length(max=2000)])
-    locale = SelectField(_l("Langue"), choices=[("fr", "Français"), ("en", "English")])
+    locale = SelectField(_l("Langue"), choices=[SelectChoice("fr", "Français"), SelectChoice("en", "English")])
     photo = FileField(_l("Photo"))
 
 
 class InviteForm(FlaskForm):
     name = StringField(_l("Nom"), validators=[DataRequired(REQUIRED), Length(max=200)])
     email = EmailField(_l("Adresse e-mail"), validators=[DataRequired(REQUIRED),
-                                                          Email(_l("Adresse e-mail invalide.")), Length(max=254)])
+                                                          email_address(), Length(max=254)])
     organization_id = SelectField(_l("Organisation"), coerce=int)
     role = SelectField(_l("Rôle"), choices=ROLE_CHOICES, default="membre")
 

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from werkzeug.datastructures import FileStorage
 
 from intranet.accounts import services
@@ -181,7 +182,8 @@ def profile(user_id: int):
     user = db.get_or_404(User, user_id)
     if not user.is_active_account and not current_user.is_admin:
         abort(404)
-    sections = [s(user) for s in current_app.extensions["intranet_registry"].profile_sections]
+    # Sections are HTML rendered by the plugins' own (autoescaped) templates, as dashboard widgets are.
+    sections = [Markup(s(user)) for s in current_app.extensions["intranet_registry"].profile_sections]  # noqa: S704
     return render_template("accounts/profile.html", user=user, sections=sections)
 
 

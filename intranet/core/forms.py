@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
+import re
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import EmailField, SelectField, StringField, TextAreaField, URLField
-from wtforms.validators import URL, DataRequired, Email, Length, Optional, Regexp
+from wtforms import EmailField, SelectChoice, SelectField, StringField, TextAreaField, URLField
+from wtforms.validators import URL, DataRequired, Length, Optional, Regexp
 
 from intranet.core.models import ORG_KINDS
 
 REQUIRED = _l("Ce champ est obligatoire.")
 KIND_LABELS = {"agence": _l("Agence"), "office": _l("Office de tourisme"), "partenaire": _l("Partenaire")}
+# WTForms' Email() needs the email_validator package (not a dependency), which also refuses the
+# demo's ".local" addresses: the same light check as the CSV import instead.
+EMAIL_RE = re.compile(r"^[^@\s;,<>\"]+@[^@\s;,<>\"]+\.[^@\s;,<>\"]+$")
+
+
+def email_address():
+    return Regexp(EMAIL_RE, message=_l("Adresse e-mail invalide."))
 
 
 class OrganizationForm(FlaskForm):
     name = StringField(_l("Nom"), validators=[DataRequired(REQUIRED), Length(max=200)])
-    kind = SelectField(_l("Type"), choices=[(k, KIND_LABELS[k]) for k in ORG_KINDS])
+    kind = SelectField(_l("Type"), choices=[SelectChoice(k, KIND_LABELS[k]) for k in ORG_KINDS])
     territory_id = SelectField(_l("Territoire"), coerce=int)
     address = TextAreaField(_l("Adresse"), validators=[Optional(), Length(max=1000)])
     website = URLField(_l("Site web"), validators=[Optional(), URL(message=_l("Adresse web invalide.")),
                                                    Length(max=300)])
-    email = EmailField(_l("E-mail de contact"), validators=[Optional(), Email(_l("Adresse e-mail invalide.")),
+    email = EmailField(_l("E-mail de contact"), validators=[Optional(), email_address(),
                                                            Length(max=254)])
     logo = FileField(_l("Logo (image)"))
 
