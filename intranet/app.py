@@ -16,6 +16,7 @@ from intranet.extensions import csrf, db, login_manager, mail, migrate
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, template_folder="../templates", instance_path=str(config_module.INSTANCE))
     load_config(app, config)
+    init_proxy(app)
     init_database(app)
     init_extensions(app)
     init_login(app)
@@ -45,6 +46,14 @@ def load_config(app: Flask, overrides: dict | None) -> None:
     app.config["MAIL_SERVER"] = app.config.get("MAIL_SERVER") or None
     if app.config["MAX_CONTENT_LENGTH"] < app.config["MAX_UPLOAD_BYTES"]:
         app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_BYTES"] + 1024 * 1024
+
+
+def init_proxy(app: Flask) -> None:
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def init_database(app: Flask) -> None:

@@ -48,6 +48,10 @@ class Base:
     PASSWORD_HASH_METHOD = "scrypt:65536:8:1"
     LOGIN_MAX_FAILURES = 10
     LOGIN_WINDOW_MINUTES = 15
+    # Reverse proxies (nginx…) in front of the app whose X-Forwarded-For/-Proto are trusted. Behind
+    # one, set 1: otherwise every request seems to come from the proxy and the per-address login
+    # throttle would lock the whole network out. Leave 0 when clients reach the app directly.
+    TRUSTED_PROXIES = 0
     INVITATION_DAYS = 7
     RESET_HOURS = 1
 

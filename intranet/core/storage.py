@@ -418,6 +418,6 @@ def send_stored(key: str, download_name: str, as_attachment: bool = True) -> Res
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     # Even if a browser ever renders the file as a page, it may run nothing.
-    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox; frame-ancestors 'none'"
     response.cache_control.private = True
     return response
