@@ -37,7 +37,9 @@ def _platform_manager():
 
 
 def _group_viewers(group: Group) -> sa.ColumnElement:
-    if group.visibility != "secret":
+    # News of a group (who joined it) is its content: like services.can_see_content, everyone for
+    # a public group, members and platform managers otherwise (a removed admin hears nothing more).
+    if group.visibility == "public":
         return sa.true()
     return sa.or_(_platform_manager(), sa.exists().where(Membership.group_id == group.id,
                                                          Membership.user_id == User.id))
