@@ -136,7 +136,12 @@ def visible_to(user, query: sa.Select, model) -> sa.Select:
         return query.where(sa.false())
     if sees_everything(user):
         return query
-    return query.where(sa.or_(model.audience_id.in_(visible_audience_ids(user)), model.author_id == user.id))
+    # ``author_id + 0``: no index may serve the author branch. An OR is only index-driven when
+    # every branch is, and SQLite would then fetch every visible row through the audience_id and
+    # author_id indexes and sort them all (100 ms for the 20 newest of 100,000 objects) instead of
+    # walking the list's ORDER BY index and stopping at its LIMIT (0.1 ms). PostgreSQL plans it the
+    # same either way (the IN is a hashed subplan run once). See bench/bench_audiences.py.
+    return query.where(sa.or_(model.audience_id.in_(visible_audience_ids(user)), (model.author_id + 0) == user.id))
 
 
 def user_matches(user) -> set[tuple[str, int]]:
