@@ -18,7 +18,9 @@ cli = AppGroup("notifications", help="Notifications et courriel.")
 def test_mail(address: str):
     """Met en file un e-mail de test pour ADDRESS (envoyé par le worker)."""
     if not EMAIL_RE.match(address):
-        raise click.BadParameter(f"« {address} » n'est pas une adresse e-mail valide.")
+        # In French from start to end (click's own "Error: Invalid value" would be in English).
+        click.echo(f"Erreur : « {address} » n'est pas une adresse e-mail valide ; rien n'est envoyé.", err=True)
+        raise click.exceptions.Exit(2)
     site = current_app.config["SITE_NAME"]
     msg = queue_mail(address, f"Test d'envoi de l'intranet {site}",
                      f"Bonjour,\n\nCe message de test confirme que l'intranet {site} sait envoyer des e-mails.\n\n"

@@ -15,7 +15,11 @@ from tests.conftest import csrf_token
 
 def text(resp) -> str:
     """The visible text of a page, as a person reads it."""
-    body = resp.get_data(as_text=True)
+    return visible(resp.get_data(as_text=True))
+
+
+def visible(body: str) -> str:
+    """The visible text of an HTML fragment."""
     body = re.sub(r"<(script|style)\b.*?</\1>", " ", body, flags=re.S)
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body))).strip()
 

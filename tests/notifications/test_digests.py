@@ -18,6 +18,7 @@ from intranet.core.notifications import notify
 from intranet.core.timeutil import PARIS
 from intranet.extensions import db
 from intranet.groups import services
+from intranet.groups.models import Membership
 from tests.notifications import invite, mails_to, notifications_of, plain_and_html
 
 NEW_MEMBER = "Un nouveau membre rejoint un groupe que j'administre"
@@ -231,10 +232,9 @@ def test_a_weekly_digest_leaves_on_monday_only(app, network, make_user):
 def test_an_item_the_reader_can_no_longer_see_is_dropped_from_the_digest(app, network, make_user):
     owner, reader = network["owner"], network["reader"]
     private = network["g3"]
-    with app.test_request_context():
-        db.session.add(services.Membership(group_id=private.id, user_id=reader.id, role="admin"))
-        bus.set_frequency(reader.id, "daily")
-        db.session.commit()
+    db.session.add(Membership(group_id=private.id, user_id=reader.id, role="admin"))
+    bus.set_frequency(reader.id, "daily")
+    db.session.commit()
     send_digests(paris(2025, 1, 15, 6, 0))
     news(app, owner, reader, private, "Secret Agent")
     news(app, owner, reader, network["g1"], "Zoé Lefèvre")
@@ -255,7 +255,7 @@ def test_a_digest_with_only_lost_items_is_not_sent(app, network, make_user):
     owner = network["owner"]
     reader = make_user(organization=network["org"])
     private = network["g3"]
-    db.session.add(services.Membership(group_id=private.id, user_id=reader.id, role="admin"))
+    db.session.add(Membership(group_id=private.id, user_id=reader.id, role="admin"))
     bus.set_frequency(reader.id, "weekly")
     db.session.commit()
     send_digests(paris(2025, 1, 15, 6, 0))

@@ -423,7 +423,7 @@ def admin_told_of_a_new_member(app, make_user, factories):
 
 
 def test_an_admin_removed_from_a_private_group_before_delivery_gets_no_mail(app, admin_told_of_a_new_member,
-                                                                           smtp_server):
+                                                                           smtp_server, as_, make_user):
     s = admin_told_of_a_new_member
     with app.test_request_context():
         services.remove_member(s["owner"], s["group"], s["admin"])
@@ -438,6 +438,9 @@ def test_an_admin_removed_from_a_private_group_before_delivery_gets_no_mail(app,
     assert [m["Subject"] for m in addressed_to(smtp_server, s["owner"])] == \
         ["Nouveau membre dans le groupe « Comité de pilotage » : Zoé Lefèvre"]
     assert len(addressed_to(smtp_server, s["newcomer"])) == 1
+    # The outbox page says so.
+    page = text(as_(make_user(role="admin")).get("/admin/boite-envoi"))
+    assert re.search(r"adele@ot-exemple\.fr Nouveau membre .*? Annulé accès ou préférence changés", page)
 
 
 def test_a_group_made_secret_before_delivery_is_not_revealed_to_a_former_admin(app, admin_told_of_a_new_member,
