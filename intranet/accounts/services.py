@@ -88,13 +88,29 @@ def clear_failures(email: str) -> None:
     db.session.execute(sa.delete(LoginFailure).where(LoginFailure.email == email))
 
 
+_dummy_hashes: dict[str, str] = {}
+
+
+def _spend_one_hash(password: str) -> None:
+    """Check ``password`` against a throw-away hash made with the configured method."""
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _dummy_hashes:
+        _dummy_hashes[method] = generate_password_hash(secrets.token_urlsafe(16), method=method)
+    check_password_hash(_dummy_hashes[method], password)
+
+
 def authenticate(email: str, password: str, ip: str) -> User:
     """The user for these credentials, or AccountError with one message for every failure."""
     email = normalize_email(email)
     if is_throttled(email, ip):
         raise AccountError(_("Trop de tentatives de connexion. Patientez 15 minutes avant de réessayer."))
     user = db.session.scalar(sa.select(User).where(User.email == email))
-    if user is None or not user.is_active_account or not verify_password(user, password or ""):
+    if user is None or not user.is_active_account or not user.password_hash:
+        _spend_one_hash(password or "")  # as slow as a wrong password: no account discovery by timing
+        ok = False
+    else:
+        ok = verify_password(user, password or "")
+    if not ok:
         record_failure(email, ip)
         raise AccountError(_("Adresse e-mail ou mot de passe incorrect."))
     clear_failures(email)

@@ -307,6 +307,30 @@ def test_login_goes_back_to_the_page_asked_for(app, make_user):
     assert resp.headers["Location"] == "/accounts/annuaire?q=dupont"
 
 
+# -- one answer for every failed login ---------------------------------------------------------
+
+def test_unknown_addresses_cost_as_much_work_as_a_wrong_password(app, make_user, monkeypatch):
+    """Same message and same work: the response time must not tell which addresses have an account."""
+    import intranet.accounts.services as services
+
+    checks: list[str] = []
+    real = services.check_password_hash
+
+    def spy(pwhash, password):
+        checks.append(pwhash.split("$", 1)[0])
+        return real(pwhash, password)
+
+    monkeypatch.setattr(services, "check_password_hash", spy)
+    method = app.config["PASSWORD_HASH_METHOD"]
+    active, inactive, invited = make_user(), make_user(active=False), make_user(password=None)
+    for email in (active.email, "inconnu@exemple.fr", inactive.email, invited.email):
+        checks.clear()
+        resp = _try_login(app.test_client(), email, "mauvais mot")
+        assert resp.status_code == 200
+        assert GENERIC_ERROR in _text(resp), email
+        assert checks == [method], email
+
+
 # -- login throttling --------------------------------------------------------------------------
 
 def test_ten_failures_block_the_account_even_with_the_right_password(app, client, make_user):
