@@ -21,6 +21,7 @@ from bench.common import BenchError, Context, Result
 BENCHMARKS = (
     "bench.bench_pages",
     "bench.bench_audiences",
+    "bench.bench_notifications",
 )
 
 
