@@ -12,10 +12,12 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from intranet.core.audit import audit
+from intranet.core.i18n import locale_of
 from intranet.core.mail import one_line, queue_template_mail
 from intranet.core.models import ROLES, AccountToken, LoginFailure, Organization, User
 from intranet.core.signals import user_invited
@@ -174,10 +176,11 @@ def _link(endpoint: str, **values) -> str:
 def send_invitation(user: User, inviter: User | None) -> None:
     raw = issue_token(user, "invitation")
     user.invited_at = utcnow()
-    queue_template_mail(
-        user.email, _("Invitation à l'intranet %(site)s", site=current_app.config["SITE_NAME"]), "invitation",
-        user=user, inviter=inviter, link=_link("accounts.accept_invitation", token=raw),
-        days=current_app.config["INVITATION_DAYS"])
+    with force_locale(locale_of(user)):  # in the invitee's language, not the inviter's
+        queue_template_mail(
+            user.email, _("Invitation à l'intranet %(site)s", site=current_app.config["SITE_NAME"]), "invitation",
+            user=user, inviter=inviter, link=_link("accounts.accept_invitation", token=raw),
+            days=current_app.config["INVITATION_DAYS"])
 
 
 def invite(name: str, email: str, organization: Organization | None, role: str, inviter: User | None) -> User:
@@ -211,9 +214,10 @@ def request_password_reset(email: str) -> None:
     if user is None or not user.is_active_account:
         return
     raw = issue_token(user, "reset")
-    queue_template_mail(user.email, _("Réinitialisation de votre mot de passe"), "password_reset",
-                        user=user, link=_link("accounts.reset_password", token=raw),
-                        hours=current_app.config["RESET_HOURS"])
+    with force_locale(locale_of(user)):
+        queue_template_mail(user.email, _("Réinitialisation de votre mot de passe"), "password_reset",
+                            user=user, link=_link("accounts.reset_password", token=raw),
+                            hours=current_app.config["RESET_HOURS"])
 
 
 # -- bulk invitation ------------------------------------------------------------------------

@@ -12,9 +12,10 @@ from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, render_template
-from flask_babel import ngettext
+from flask_babel import force_locale, ngettext
 from sqlalchemy.exc import IntegrityError
 
+from intranet.core.i18n import locale_of
 from intranet.core.mail import format_context, queue_mail
 from intranet.core.models import PeriodicRun, User
 from intranet.core.notifications import Notification, NotificationSettings, notification_type, still_visible
@@ -69,7 +70,9 @@ def send_digest(kind: str) -> int:
         Notification.email_state == "digest", cond).distinct()).all()
     sent = 0
     for uid in user_ids:
-        sent += _digest_for(db.session.get(User, uid), kind)
+        user = db.session.get(User, uid)
+        with force_locale(locale_of(user)):  # in the reader's language
+            sent += _digest_for(user, kind)
     return sent
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, has_request_context, request
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date, format_datetime, get_locale, gettext
 from flask_login import current_user
 
 from intranet.extensions import babel
@@ -19,13 +19,21 @@ def select_locale() -> str:
     return chosen if chosen in langs else current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def locale_of(user) -> str:
+    """The language to write to ``user`` in (e-mails rendered outside their requests)."""
+    chosen = getattr(user, "locale", None)
+    return chosen if chosen in current_app.config["LANGUAGES"] else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
 def init_i18n(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(app.root_path + "/translations"))
+    app.jinja_env.globals["get_locale"] = get_locale  # <html lang="…"> of pages and e-mails
 
     @app.template_filter("datetime")
-    def _datetime(value, fmt="d MMMM y 'à' HH:mm"):
-        return format_datetime(value, fmt) if value else ""
+    def _datetime(value, fmt=None):
+        # The pattern is translated too: "14 juillet 2026 à 12:00", "14 July 2026 at 12:00".
+        return format_datetime(value, fmt or gettext("d MMMM y 'à' HH:mm")) if value else ""
 
     @app.template_filter("date")
     def _date(value, fmt="d MMMM y"):

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app, render_template
+from flask_babel import force_locale
 from flask_mail import Message
 
+from intranet.core.i18n import locale_of
 from intranet.core.models import MailMessage
 from intranet.core.timeutil import utcnow
 from intranet.extensions import db, mail
@@ -122,9 +124,11 @@ def render_notification_mail(row: MailMessage) -> bool:
     ctx = notif.context or {}
     base = current_app.config["BASE_URL"].rstrip("/")
     token = bus.unsubscribe_token(user.id, notif.type)
-    with current_app.test_request_context(base_url=base):
+    # Written in the person's language (the subject too: the queued one is the sender's).
+    with current_app.test_request_context(base_url=base), force_locale(locale_of(user)):
         from flask import url_for
 
+        row.subject = one_line(format_context(nt.subject, ctx))[:300]
         unsubscribe = base + url_for("notifications.unsubscribe", token=token)
         preferences = base + url_for("notifications.preferences")
         context = {"user": user, "subject": row.subject, "message": format_context(nt.message, ctx),
