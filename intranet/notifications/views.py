@@ -117,8 +117,11 @@ def preferences():
 
 
 @bp.route("/desabonnement/<token>", methods=["GET", "POST"])
-@csrf.exempt  # RFC 8058 one-click POST from the mail client, and the footer link: no login, a signed token
+@csrf.exempt  # no login and no session: the signed token in the URL is the authorization
 def unsubscribe(token: str):
+    """The footer link shows a one-button confirmation (GET changes nothing, so the link
+    scanners of mail filters cannot unsubscribe anyone); the button, and the RFC 8058 one-click
+    POST of mail clients, turn that type's e-mails off."""
     data = bus.read_unsubscribe_token(token)
     if data is None:
         abort(404)
@@ -130,10 +133,13 @@ def unsubscribe(token: str):
         abort(404)
     if user is None:
         abort(404)
+    if request.method == "GET":
+        return render_template("notifications/unsubscribe_confirm.html", type_label=nt.label, email=user.email,
+                               token=token)
     current = bus.preferences_for([user.id], type_key)[user.id]
     bus.set_preference(user.id, type_key, current["web"], False)
     db.session.commit()
-    if request.method == "POST" and request.form.get("List-Unsubscribe") == "One-Click":
+    if request.form.get("List-Unsubscribe") == "One-Click":
         return "", 204
     return render_template("notifications/unsubscribed.html", type_label=nt.label, email=user.email)
 

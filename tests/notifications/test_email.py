@@ -162,7 +162,12 @@ def test_the_unsubscribe_link_works_without_login_and_stops_that_type_only(app, 
     [msg] = smtp_server.messages
 
     anonymous = app.test_client()
+    # Opening the link (what a mail filter's link scanner does too) only asks for confirmation.
     resp = anonymous.get(unsubscribe_path(msg))
+    assert resp.status_code == 200
+    assert "Confirmer le désabonnement" in text(resp)
+    assert bus.preferences_for([guest.id], "groups.invitation")[guest.id] == {"web": True, "email": True}
+    resp = anonymous.post(unsubscribe_path(msg))  # the button: no login, no CSRF token, the signed token
     assert resp.status_code == 200
     page = text(resp)
     assert f"{guest.email} ne recevra plus d'e-mail pour : « On m'invite dans un groupe »" in page
