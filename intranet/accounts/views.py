@@ -230,7 +230,8 @@ def edit_profile():
 def directory():
     q = (request.args.get("q") or "").strip()[:100]
     org_id = request.args.get("organisation", type=int)
-    query = sa.select(User).where(User.is_active_account.is_(True))
+    # Only people who joined: an invitation not yet accepted is not yet a colleague to contact.
+    query = sa.select(User).where(User.is_active_account.is_(True), User.password_hash.is_not(None))
     if q:
         query = query.join(Organization, User.organization_id == Organization.id).where(sa.or_(
             contains(User.name, q), contains(Organization.name, q), contains(User.job_title, q)))

@@ -162,12 +162,16 @@ def run_once(force_periodic: bool = False) -> dict:
 def run_forever(poll: float | None = None, stop=lambda: False) -> None:
     poll = poll or current_app.config["WORKER_POLL_SECONDS"]
     log.info("worker %s started", worker_id())
+    app = current_app._get_current_object()
     while not stop():
-        try:
-            run_once()
-        except Exception:  # database briefly unavailable: wait and try again
-            db.session.rollback()
-            log.exception("worker loop error")
-        finally:
-            db.session.remove()
+        # A fresh app context each pass: settings cached in ``g`` (notification defaults…) are
+        # read again, so an admin's change reaches a long-running worker.
+        with app.app_context():
+            try:
+                run_once()
+            except Exception:  # database briefly unavailable: wait and try again
+                db.session.rollback()
+                log.exception("worker loop error")
+            finally:
+                db.session.remove()
         time.sleep(poll)

@@ -217,6 +217,15 @@ def test_directory_search_by_name(client, network, login):
     assert "2 personnes" in _text(resp)
 
 
+def test_directory_hides_people_who_have_not_accepted_their_invitation(client, network, make_user, login):
+    _, flour, people = network
+    make_user(name="Hugo Dupont", organization=flour, password=None)  # invited, no password yet
+    login(people["elodie"])
+    resp = client.get(DIRECTORY_URL, query_string={"q": "dupont"})
+    assert "Hugo Dupont" not in _text(resp)
+    assert sorted(_directory_ids(resp)) == sorted([people["paul"].id, people["marie"].id])
+
+
 @pytest.mark.parametrize("query", ["Élodie", "élodie", "ÉLODIE", "elodie", "Elodie Martin"])
 def test_directory_search_ignores_case_and_accents(client, network, login, query):
     _, _, people = network
