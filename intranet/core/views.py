@@ -57,8 +57,8 @@ def favicon():
 
 
 @bp.route("/aide")
-@login_required
 def help():
+    """The FAQ is public: it is where someone who cannot log in looks for help."""
     return render_template("core/help.html", body=get_setting("core.help", DEFAULT_HELP))
 
 

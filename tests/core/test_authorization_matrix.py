@@ -45,7 +45,7 @@ EXPECTED: dict[str, dict[str, int]] = {
     "core.dashboard": PRIVATE,
     "core.healthz": PUBLIC,  # monitoring probes call it without a session
     "core.favicon": PUBLIC,
-    "core.help": PRIVATE,
+    "core.help": PUBLIC,  # the FAQ helps people who cannot log in
     "core.help_edit": ADMIN_ONLY,  # core.help.edit: admins only by default
     "core.organization": PRIVATE,
     "core.organization_logo": PRIVATE,  # the organization of the fixture has a real logo → 200
