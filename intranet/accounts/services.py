@@ -26,6 +26,7 @@ from intranet.extensions import db
 
 EMAIL_RE = re.compile(r"^[^@\s;,<>\"]+@[^@\s;,<>\"]+\.[^@\s;,<>\"]+$")
 MIN_PASSWORD = 10
+RESET_INTERVAL_MINUTES = 5
 ROLE_LABELS = {"admin": "Administrateur", "animateur": "Animateur", "membre": "Membre"}
 
 
@@ -213,6 +214,11 @@ def request_password_reset(email: str) -> None:
     user = db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
     if user is None or not user.is_active_account:
         return
+    recent = db.session.scalar(sa.select(AccountToken.id).where(
+        AccountToken.user_id == user.id, AccountToken.kind == "reset", AccountToken.used_at.is_(None),
+        AccountToken.created_at > utcnow() - timedelta(minutes=RESET_INTERVAL_MINUTES)))
+    if recent is not None:
+        return  # a link left minutes ago is still valid: no flood of reset e-mails to one address
     raw = issue_token(user, "reset")
     with force_locale(locale_of(user)):
         queue_template_mail(user.email, _("Réinitialisation de votre mot de passe"), "password_reset",
