@@ -24,6 +24,8 @@ class Base:
     DEMO = False
     SITE_NAME = "Intranet du réseau"
     AGENCY_NAME = "Cantal Destination"
+    # Under intranet/static/: shown in the navigation bar and at the top of every e-mail.
+    AGENCY_LOGO = "img/logo.png"
     BASE_URL = "http://127.0.0.1:5000"
 
     # Mail: without MAIL_SERVER, mails are written as .eml files under instance/mail/.

@@ -143,6 +143,8 @@ def test_an_invitation_arrives_with_both_parts_the_headers_and_the_links(app, ma
     assert f"Choisir vos notifications : {prefs}" in body and f'href="{prefs}"' in html_part
     assert "On m'invite dans un groupe" in body  # why this mail is sent
     assert app.config["AGENCY_NAME"] in body and app.config["AGENCY_NAME"] in html_part
+    assert f'<img src="{BASE}/static/img/logo.png" alt="{app.config["AGENCY_NAME"]}"' in html_part  # the logo
+    assert app.test_client().get("/static/img/logo.png").status_code == 200  # served without login
 
     db.session.expire_all()
     assert row.status == "sent" and row.attempts == 1 and row.sent_at is not None
