@@ -144,7 +144,8 @@ def test_an_invitation_arrives_with_both_parts_the_headers_and_the_links(app, ma
     assert "On m'invite dans un groupe" in body  # why this mail is sent
     assert app.config["AGENCY_NAME"] in body and app.config["AGENCY_NAME"] in html_part
     assert f'<img src="{BASE}/static/img/logo.png" alt="{app.config["AGENCY_NAME"]}"' in html_part  # the logo
-    assert app.test_client().get("/static/img/logo.png").status_code == 200  # served without login
+    with app.test_client().get("/static/img/logo.png") as logo:  # served without login
+        assert logo.status_code == 200 and logo.mimetype == "image/png"
 
     db.session.expire_all()
     assert row.status == "sent" and row.attempts == 1 and row.sent_at is not None
