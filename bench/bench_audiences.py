@@ -11,8 +11,9 @@ chosen people, every audience made by ``get_audience`` (so audiences are shared 
 The query is ``visible_to(user, select(Thing).order_by(Thing.created_at.desc()).limit(20), Thing)``
 for several kinds of members (in 30 groups, in 2, in none and in the smallest organization: the
 one who sees the least, though every member sees the network's half), plus "the 20 newest by one
-author that the viewer may see" (a profile page: few matching rows, read through author_id). Only SQL is timed: the statement is compiled once (values
-inlined) and executed on a raw DBAPI cursor, rows fetched, many times in five interleaved
+author that the viewer may see" (a profile page: few matching rows, read through author_id).
+Only SQL is timed: the statement is compiled once (values inlined) and executed on a raw DBAPI
+cursor, rows fetched, many times in five interleaved
 rounds; p95 = best round (see ``bench.common.summarize``). Beside each figure: the same query
 without the visibility filter (the baseline), and whether the plan (printed) avoids a full scan
 of the objects table. ``small`` is a smaller network (500 people, 50 groups, 20,000 objects).
