@@ -161,6 +161,24 @@ def _write_eml(row: MailMessage, msg: Message) -> None:
     (folder / name).write_bytes(msg.as_bytes())
 
 
+CLAIM_BATCH = 20  # claimed together under one lease: far fewer commits, a short enough lease
+
+
+def _claim_batch(claimable, size: int) -> list[int]:
+    """Move up to ``size`` due messages to "sending" in one statement and return their ids.
+
+    Two workers running it at once never get the same message: on PostgreSQL the second UPDATE
+    waits on the row locks, then re-checks ``claimable`` and skips what the first one took.
+    """
+    due_ids = sa.select(MailMessage.id).where(claimable).order_by(MailMessage.id).limit(size)
+    ids = db.session.scalars(
+        sa.update(MailMessage).where(MailMessage.id.in_(due_ids.scalar_subquery()), claimable)
+        .values(status="sending", attempts=MailMessage.attempts + 1, next_attempt_at=utcnow() + SENDING_LEASE)
+        .returning(MailMessage.id)).all()
+    db.session.commit()
+    return sorted(ids)
+
+
 def deliver_outbox(ignore_backoff: bool = False, limit: int = 200) -> dict:
     """Send what is due. Returns counts of sent and failed attempts."""
     now = utcnow()
@@ -170,47 +188,43 @@ def deliver_outbox(ignore_backoff: bool = False, limit: int = 200) -> dict:
     # Left "sending" by a worker that died (killed, crashed) before recording the result.
     abandoned = sa.and_(MailMessage.status == "sending", MailMessage.next_attempt_at <= now)
     claimable = sa.or_(due, abandoned)
-    ids = db.session.scalars(sa.select(MailMessage.id).where(claimable)
-                             .order_by(MailMessage.id).limit(limit)).all()
-    db.session.commit()
-    sent = errors = 0
-    if not ids:
-        return {"sent": 0, "errors": 0}
+    sent = errors = handled = 0
     use_smtp = bool(current_app.config.get("MAIL_SERVER"))
     conn = None
-    for mail_id in ids:
-        # Claim: one worker only moves a message out of "pending".
-        res = db.session.execute(sa.update(MailMessage).where(MailMessage.id == mail_id, claimable)
-                                 .values(status="sending", attempts=MailMessage.attempts + 1,
-                                         next_attempt_at=utcnow() + SENDING_LEASE))
-        db.session.commit()
-        if res.rowcount != 1:
-            continue
-        row = db.session.get(MailMessage, mail_id)
-        if row.notification_id and not render_notification_mail(row):
-            row.status, row.last_error = "cancelled", "accès ou préférence changés avant l'envoi"
-            db.session.commit()
-            continue
-        try:
-            msg = build_message(row)
-            if use_smtp:
-                if conn is None:
-                    conn = mail.connect().__enter__()
-                conn.send(msg)
-            else:
-                _write_eml(row, msg)
-            row.status, row.sent_at, row.last_error = "sent", utcnow(), ""
-            sent += 1
-        except Exception as exc:  # SMTP down, refused recipient…: retry later
-            conn = None
-            errors += 1
-            row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            if row.attempts >= MAX_ATTEMPTS:
-                row.status = "failed"
-            else:
-                row.status = "pending"
-                row.next_attempt_at = utcnow() + timedelta(seconds=BACKOFF_BASE_SECONDS * 2 ** row.attempts)
-        db.session.commit()
+    last_id = 0
+    while handled < limit:
+        # Walk forward by id: a message that failed in this pass waits for the next pass.
+        ids = _claim_batch(sa.and_(claimable, MailMessage.id > last_id), min(CLAIM_BATCH, limit - handled))
+        if not ids:
+            break
+        handled += len(ids)
+        last_id = ids[-1]
+        for mail_id in ids:
+            row = db.session.get(MailMessage, mail_id)
+            if row.notification_id and not render_notification_mail(row):
+                row.status, row.last_error = "cancelled", "accès ou préférence changés avant l'envoi"
+                db.session.commit()
+                continue
+            try:
+                msg = build_message(row)
+                if use_smtp:
+                    if conn is None:
+                        conn = mail.connect().__enter__()
+                    conn.send(msg)
+                else:
+                    _write_eml(row, msg)
+                row.status, row.sent_at, row.last_error = "sent", utcnow(), ""
+                sent += 1
+            except Exception as exc:  # SMTP down, refused recipient…: retry later
+                conn = None
+                errors += 1
+                row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                if row.attempts >= MAX_ATTEMPTS:
+                    row.status = "failed"
+                else:
+                    row.status = "pending"
+                    row.next_attempt_at = utcnow() + timedelta(seconds=BACKOFF_BASE_SECONDS * 2 ** row.attempts)
+            db.session.commit()  # one commit per result: a message is never sent twice
     if conn is not None:
         try:
             conn.__exit__(None, None, None)

@@ -226,8 +226,9 @@ class MailMessage(db.Model):
     html: Mapped[str] = mapped_column(sa.Text, default="")
     headers: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     # A notification e-mail is rendered by the worker at send time, after checking access again.
-    notification_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("core_notifications.id", ondelete="SET NULL"), index=True)
+    # No foreign key (a per-row check in the bulk insert of notify()): a notification that is gone
+    # simply cancels its mail at send time.
+    notification_id: Mapped[int | None] = mapped_column(index=True)
     status: Mapped[str] = mapped_column(sa.String(20), default="pending")  # pending sent failed cancelled
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -51,7 +51,6 @@ def upgrade():
     sa.Column('email_state', sa.String(length=10), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('read_at', sa.DateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['actor_id'], ['core_users.id'], name=op.f('fk_core_notifications_actor_id_core_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['user_id'], ['core_users.id'], name=op.f('fk_core_notifications_user_id_core_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_core_notifications'))
     )
@@ -62,7 +61,6 @@ def upgrade():
     with op.batch_alter_table('core_mail_outbox', schema=None) as batch_op:
         batch_op.add_column(sa.Column('notification_id', sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f('ix_core_mail_outbox_notification_id'), ['notification_id'], unique=False)
-        batch_op.create_foreign_key(batch_op.f('fk_core_mail_outbox_notification_id_core_notifications'), 'core_notifications', ['notification_id'], ['id'], ondelete='SET NULL')
 
     with op.batch_alter_table('core_users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('previous_visit_at', sa.DateTime(), nullable=True))
@@ -76,7 +74,6 @@ def downgrade():
         batch_op.drop_column('previous_visit_at')
 
     with op.batch_alter_table('core_mail_outbox', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_core_mail_outbox_notification_id_core_notifications'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_core_mail_outbox_notification_id'))
         batch_op.drop_column('notification_id')
 
