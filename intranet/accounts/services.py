@@ -27,11 +27,14 @@ from intranet.extensions import db
 EMAIL_RE = re.compile(r"^[^@\s;,<>\"]+@[^@\s;,<>\"]+\.[^@\s;,<>\"]+$")
 MIN_PASSWORD = 10
 RESET_INTERVAL_MINUTES = 5
-ROLE_LABELS = {"admin": "Administrateur", "animateur": "Animateur", "membre": "Membre"}
 
 
 class AccountError(ValueError):
     """A French message for the person who made the request."""
+
+
+class ThrottledError(AccountError):
+    """Too many failed logins: the page answers 429."""
 
 
 # -- passwords ------------------------------------------------------------------------------
@@ -106,7 +109,8 @@ def authenticate(email: str, password: str, ip: str) -> User:
     """The user for these credentials, or AccountError with one message for every failure."""
     email = normalize_email(email)
     if is_throttled(email, ip):
-        raise AccountError(_("Trop de tentatives de connexion. Patientez 15 minutes avant de réessayer."))
+        raise ThrottledError(_("Trop de tentatives de connexion. Patientez %(n)d minutes avant de réessayer.",
+                               n=current_app.config["LOGIN_WINDOW_MINUTES"]))
     user = db.session.scalar(sa.select(User).where(User.email == email))
     if user is None or not user.is_active_account or not user.password_hash:
         _spend_one_hash(password or "")  # as slow as a wrong password: no account discovery by timing

@@ -53,18 +53,18 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("core.dashboard"))
     form = LoginForm()
-    error = None
+    error, status = None, 200
     if form.validate_on_submit():
         try:
             user = services.authenticate(form.email.data, form.password.data, _client_ip())
         except AccountError as exc:
             db.session.commit()  # keep the recorded failure
             error = str(exc)
+            status = 429 if isinstance(exc, services.ThrottledError) else 200
         else:
             db.session.commit()
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
-    status = 429 if error and "Patientez" in error else (200 if not error else 200)
     return render_template("accounts/login.html", form=form, error=error), status
 
 

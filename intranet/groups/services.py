@@ -124,7 +124,7 @@ GROUP_PRINCIPAL = Principal(kind="group", ids=_principal_ids, matches=_principal
 # -- changes --------------------------------------------------------------------------------
 
 def _check_fields(name: str, visibility: str, join_policy: str, group: Group | None = None) -> str:
-    name = (name or "").strip()
+    name = " ".join((name or "").split())  # one line: a name ends up in e-mail subjects
     if not name:
         raise GroupError(_("Le nom du groupe est obligatoire."))
     if len(name) > 150:
