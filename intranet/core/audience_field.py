@@ -9,7 +9,6 @@ renders it; static/js/app.js adds the search-as-you-type for people and the plai
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import Field
@@ -17,6 +16,7 @@ from wtforms.validators import ValidationError
 
 from intranet.core.audiences import NETWORK, ORG, USER, Audience, describe, get_audience
 from intranet.core.models import Organization, User
+from intranet.core.plugins import current_registry
 from intranet.extensions import db
 
 
@@ -48,7 +48,7 @@ class AudienceField(Field):
 
     def pre_validate(self, form):
         targets = self.data or set()
-        kinds = {ORG, USER, NETWORK} | {p.kind for p in current_app.extensions["intranet_registry"].audience_principals}
+        kinds = {ORG, USER, NETWORK} | {p.kind for p in current_registry().audience_principals}
         for kind, _ident in targets:
             if kind not in kinds:
                 raise ValidationError(_l("Choix de visibilité invalide."))
@@ -60,7 +60,7 @@ class AudienceField(Field):
         if user_ids and len(db.session.scalars(sa.select(User.id).where(
                 User.id.in_(user_ids), User.is_active_account.is_(True))).all()) != len(user_ids):
             raise ValidationError(_l("Une personne choisie n'existe pas ou a quitté le réseau."))
-        for principal in current_app.extensions["intranet_registry"].audience_principals:
+        for principal in current_registry().audience_principals:
             ids = {i for k, i in targets if k == principal.kind}
             if ids and not ids <= principal.matches(current_user) and not current_user.is_animateur:
                 raise ValidationError(_l("Vous ne pouvez pas partager avec un groupe dont vous n'êtes pas membre."))
@@ -80,7 +80,7 @@ class AudienceField(Field):
         for org in db.session.scalars(sa.select(Organization).order_by(Organization.name)):
             out.append({"value": f"org:{org.id}", "label": org.name, "group": str(_l("Organisations")),
                         "selected": (ORG, org.id) in chosen})
-        for principal in current_app.extensions["intranet_registry"].audience_principals:
+        for principal in current_registry().audience_principals:
             if principal.search is None:
                 continue
             for ident, label in principal.search(current_user, "", limit=500):

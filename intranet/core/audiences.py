@@ -22,9 +22,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
+from intranet.core.plugins import current_registry
 from intranet.extensions import db
 
 NETWORK = "network"
@@ -86,7 +86,7 @@ class Shared:
 
 
 def _principals() -> list[Principal]:
-    return current_app.extensions["intranet_registry"].audience_principals
+    return current_registry().audience_principals
 
 
 def _key(targets: Iterable[tuple[str, int]]) -> str:

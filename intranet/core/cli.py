@@ -6,6 +6,7 @@ import click
 import sqlalchemy as sa
 from flask import Flask, current_app
 
+from intranet.core.plugins import current_registry
 from intranet.extensions import db
 
 
@@ -13,8 +14,7 @@ def init_cli(app: Flask) -> None:
     @app.cli.command("plugins")
     def plugins_command():
         """Liste les plugins chargés, dans l'ordre."""
-        registry = current_app.extensions["intranet_registry"]
-        for p in registry.plugins.values():
+        for p in current_registry().plugins.values():
             prefix = p.url_prefix if p.url_prefix is not None else f"/{p.name}"
             click.echo(f"{p.name:<15} {p.title!s:<30} url={prefix or '/'} requires={','.join(p.requires) or '-'} "
                        f"permissions={len(p.permissions)} widgets={len(p.widgets)} jobs={len(p.jobs)}")

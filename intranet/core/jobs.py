@@ -19,6 +19,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from intranet.core.models import Job, PeriodicRun
+from intranet.core.plugins import current_registry
 from intranet.core.timeutil import utcnow
 from intranet.extensions import db
 
@@ -30,13 +31,9 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def registry():
-    return current_app.extensions["intranet_registry"]
-
-
 def enqueue(key: str, payload: dict | None = None, run_at=None, created_by=None) -> Job:
     """Queue ``key`` to run in the worker. Call inside the transaction of the change."""
-    if registry().job(key) is None:
+    if current_registry().job(key) is None:
         raise KeyError(f"unknown job {key!r}")
     job = Job(key=key, payload=payload or {}, run_at=run_at or utcnow(),
               created_by_id=getattr(created_by, "id", None))
@@ -78,7 +75,7 @@ def _claim_job(job_id: int, me: str) -> bool:
 
 
 def run_job(job: Job) -> None:
-    spec = registry().job(job.key)
+    spec = current_registry().job(job.key)
     try:
         if spec is None:
             raise KeyError(f"unknown job {job.key!r}")
@@ -121,7 +118,7 @@ def run_due_periodic(force: bool = False) -> list[str]:
     """Run each periodic job whose time has come (all of them with ``force``)."""
     ran = []
     now = utcnow()
-    for spec in registry().jobs:
+    for spec in current_registry().jobs:
         if not spec.every:
             continue
         if db.session.get(PeriodicRun, spec.key) is None:

@@ -19,6 +19,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Mapped, mapped_column
 
+from intranet.core.plugins import current_registry
 from intranet.core.timeutil import UTCDateTime, utcnow
 from intranet.extensions import db
 
@@ -91,26 +92,22 @@ class GroupMute(db.Model):
 
 # -- registry lookups ------------------------------------------------------------------------
 
-def _registry():
-    return current_app.extensions["intranet_registry"]
-
-
 def notification_type(key: str):
-    for nt in _registry().notification_types:
+    for nt in current_registry().notification_types:
         if nt.key == key:
             return nt
     raise KeyError(f"unknown notification type {key!r}")
 
 
 def kind_for(obj) -> NotifiableKind:
-    for k in _registry().notifiable_kinds:
+    for k in current_registry().notifiable_kinds:
         if isinstance(obj, k.model):
             return k
     raise KeyError(f"no notifiable kind for {type(obj).__name__}")
 
 
 def kind_named(name: str) -> NotifiableKind | None:
-    return next((k for k in _registry().notifiable_kinds if k.kind == name), None)
+    return next((k for k in current_registry().notifiable_kinds if k.kind == name), None)
 
 
 # -- preferences -----------------------------------------------------------------------------

@@ -13,11 +13,8 @@ from flask import abort, current_app, g
 from flask_login import current_user
 
 from intranet.core.models import KnownPermission, RolePermission
+from intranet.core.plugins import current_registry
 from intranet.extensions import db
-
-
-def registry():
-    return current_app.extensions["intranet_registry"]
 
 
 def _grants() -> set[tuple[str, str]]:
@@ -57,7 +54,7 @@ def sync_permissions() -> int:
     """Write default grants for keys never seen before. Returns the number of new keys."""
     known = set(db.session.scalars(db.select(KnownPermission.key)))
     added = 0
-    for perm in registry().permissions:
+    for perm in current_registry().permissions:
         if perm.key in known:
             continue
         db.session.add(KnownPermission(key=perm.key))

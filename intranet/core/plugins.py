@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, current_app
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 ROLES = ("admin", "animateur", "membre")
@@ -163,6 +163,11 @@ class Registry:
 
     def job(self, key: str) -> Job | None:
         return next((j for j in self.jobs if j.key == key), None)
+
+
+def current_registry() -> Registry:
+    """The registry of the current application (set by ``create_app``)."""
+    return current_app.extensions["intranet_registry"]
 
 
 def validate(plugin: Plugin, module_name: str, loaded: dict[str, Plugin]) -> list[str]:

@@ -6,12 +6,12 @@ from flask import Flask, current_app, request, url_for
 from flask_login import current_user
 
 from intranet.core.permissions import can
+from intranet.core.plugins import current_registry
 
 
 def nav_entries(area: str = "main"):
-    registry = current_app.extensions["intranet_registry"]
     out = []
-    for entry in registry.nav:
+    for entry in current_registry().nav:
         if entry.area != area:
             continue
         if entry.permission and not can(current_user, entry.permission):

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app, render_template
+from flask import render_template
 from flask_login import current_user
 
 from intranet.core import notifications as bus
+from intranet.core.plugins import current_registry
 from intranet.core.timeutil import utcnow
 from intranet.extensions import db
 
@@ -24,5 +25,5 @@ def whats_new() -> str:
                                               sa.or_(bus.Notification.created_at >= since,
                                                      bus.Notification.read_at.is_(None)))
     items = db.session.scalars(query.order_by(bus.Notification.created_at.desc()).limit(8)).all()
-    types = {nt.key: nt for nt in current_app.extensions["intranet_registry"].notification_types}
+    types = {nt.key: nt for nt in current_registry().notification_types}
     return render_template("notifications/widget.html", items=items, types=types, since=since)
