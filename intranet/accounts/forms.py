@@ -8,9 +8,8 @@ from flask_wtf.file import FileField
 from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
-from intranet.core.forms import email_address
+from intranet.core.forms import REQUIRED, email_address
 
-REQUIRED = _l("Ce champ est obligatoire.")
 # SelectChoice, not tuples: WTForms 3.3 deprecates tuple choices (an error under the test suite's warnings).
 ROLE_CHOICES = [SelectChoice("membre", _l("Membre")), SelectChoice("animateur", _l("Animateur")),
                 SelectChoice("admin", _l("Administrateur"))]

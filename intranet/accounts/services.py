@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -18,13 +17,13 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from intranet.core.audit import audit
 from intranet.core.i18n import locale_of
-from intranet.core.mail import one_line, queue_template_mail
-from intranet.core.models import ROLES, AccountToken, LoginFailure, Organization, User
+from intranet.core.mail import EMAIL_RE, one_line, queue_template_mail
+from intranet.core.models import AccountToken, LoginFailure, Organization, User
+from intranet.core.plugins import ROLES
 from intranet.core.signals import user_invited
 from intranet.core.timeutil import utcnow
 from intranet.extensions import db
 
-EMAIL_RE = re.compile(r"^[^@\s;,<>\"]+@[^@\s;,<>\"]+\.[^@\s;,<>\"]+$")
 MIN_PASSWORD = 10
 RESET_INTERVAL_MINUTES = 5
 

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import re
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import EmailField, SelectChoice, SelectField, StringField, TextAreaField, URLField
 from wtforms.validators import URL, DataRequired, Length, Optional, Regexp
 
+from intranet.core.mail import EMAIL_RE
 from intranet.core.models import ORG_KINDS
 
 REQUIRED = _l("Ce champ est obligatoire.")
 KIND_LABELS = {"agence": _l("Agence"), "office": _l("Office de tourisme"), "partenaire": _l("Partenaire")}
-# WTForms' Email() needs the email_validator package (not a dependency), which also refuses the
-# demo's ".local" addresses: the same light check as the CSV import instead.
-EMAIL_RE = re.compile(r"^[^@\s;,<>\"]+@[^@\s;,<>\"]+\.[^@\s;,<>\"]+$")
 
 
 def email_address():

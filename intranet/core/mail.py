@@ -27,6 +27,9 @@ BACKOFF_BASE_SECONDS = 18  # 18 s × (2**10 − 1) ≈ 5.1 hours over 10 attempt
 # A claimed mail is "sending" until this lease ends; past it, its worker is taken for dead.
 SENDING_LEASE = timedelta(minutes=10)
 _LINEBREAKS = re.compile(r"[\r\n\x00-\x1f]+")
+# A light check of an address (forms, CSV import, CLI): WTForms' Email() needs the email_validator
+# package (not a dependency), which also refuses the demo's ".local" addresses.
+EMAIL_RE = re.compile(r"^[^@\s;,<>\"]+@[^@\s;,<>\"]+\.[^@\s;,<>\"]+$")
 
 
 def one_line(value: str) -> str:

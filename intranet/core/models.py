@@ -12,7 +12,6 @@ from intranet.core.timeutil import UTCDateTime, utcnow
 from intranet.extensions import db
 
 ORG_KINDS = ("agence", "office", "partenaire")
-ROLES = ("admin", "animateur", "membre")
 
 
 class Territory(db.Model):

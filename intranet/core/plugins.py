@@ -17,6 +17,7 @@ from typing import Any
 from flask import Blueprint, Flask, current_app
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+# The platform roles a permission may name; users.role holds one of them.
 ROLES = ("admin", "animateur", "membre")
 
 

@@ -8,6 +8,8 @@ from flask_wtf.file import FileField
 from wtforms import RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from intranet.core.forms import REQUIRED
+
 VISIBILITY_CHOICES = [
     SelectChoice("public", _l("Publique : tout le réseau voit le groupe et son contenu")),
     SelectChoice("private", _l("Privée : le groupe est listé, son contenu est réservé aux membres")),
@@ -21,8 +23,7 @@ JOIN_CHOICES = [
 
 
 class GroupForm(FlaskForm):
-    name = StringField(_l("Nom du groupe"), validators=[DataRequired(_l("Ce champ est obligatoire.")),
-                                                        Length(max=150)])
+    name = StringField(_l("Nom du groupe"), validators=[DataRequired(REQUIRED), Length(max=150)])
     description = TextAreaField(_l("Description"), validators=[Length(max=5000)])
     visibility = RadioField(_l("Visibilité"), choices=VISIBILITY_CHOICES, default="public")
     join_policy = RadioField(_l("Adhésion"), choices=JOIN_CHOICES, default="open")

@@ -6,8 +6,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from intranet.accounts.services import EMAIL_RE
-from intranet.core.mail import queue_mail
+from intranet.core.mail import EMAIL_RE, queue_mail
 from intranet.extensions import db
 
 cli = AppGroup("notifications", help="Notifications et courriel.")
