@@ -116,7 +116,7 @@ def network_audience() -> Audience:
 
 
 def sees_everything(user) -> bool:
-    return getattr(user, "is_authenticated", False) and user.role in ("admin", "animateur")
+    return getattr(user, "is_authenticated", False) and user.is_animateur
 
 
 def visible_audience_ids(user) -> sa.Select:

@@ -115,6 +115,3 @@ def _digest_for(user: User, kind: str) -> int:
 
 def digest_job(job=None, **_):
     return send_digests()
-
-
-

@@ -62,8 +62,7 @@ def _request_url(req: GroupRequest) -> str:
 
 KINDS = (
     NotifiableKind("groups.group", Group, viewers=_group_viewers, title=lambda g: g.name,
-                   url=lambda g: url_for("groups.show", group_id=g.id), excerpt=lambda g: "",
-                   group_id=lambda g: g.id),
+                   url=lambda g: url_for("groups.show", group_id=g.id), group_id=lambda g: g.id),
     NotifiableKind("groups.request", GroupRequest, viewers=_request_viewers, title=lambda r: r.group.name,
                    url=_request_url, group_id=lambda r: r.group_id),
 )

@@ -15,6 +15,3 @@ def groups_section(user) -> str:
         Membership.user_id == user.id).order_by(Group.name)
     groups = db.session.scalars(query.limit(50)).all()
     return render_template("groups/profile_section.html", groups=groups, person=user)
-
-
-

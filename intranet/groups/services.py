@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from intranet.core.audiences import AudienceEntry, Principal
 from intranet.core.models import User
+from intranet.core.textfold import contains, fold, fold_sql
 from intranet.core.timeutil import utcnow
 from intranet.extensions import db
 from intranet.groups import signals
@@ -38,7 +39,7 @@ def is_member(group: Group, user) -> bool:
 
 
 def is_platform_manager(user) -> bool:
-    return getattr(user, "is_authenticated", False) and user.role in ("admin", "animateur")
+    return getattr(user, "is_authenticated", False) and user.is_animateur
 
 
 def can_manage(user, group: Group) -> bool:
@@ -66,8 +67,7 @@ def can_see_content(user, group: Group) -> bool:
 def visible_groups(user) -> sa.Select:
     query = sa.select(Group)
     if not is_platform_manager(user):
-        mine = sa.select(Membership.group_id).where(Membership.user_id == user.id)
-        query = query.where(sa.or_(Group.visibility != "secret", Group.id.in_(mine)))
+        query = query.where(sa.or_(Group.visibility != "secret", Group.id.in_(my_group_ids(user))))
     return query
 
 
@@ -109,11 +109,9 @@ def _principal_label(ids) -> dict[int, str]:
 
 def _principal_search(user, q: str, limit: int = 10) -> list[tuple[int, str]]:
     """Groups the author may share with: their own, and the public ones (all for animateurs)."""
-    like = f"%{q.lower()}%"
     query = sa.select(Group).where(Group.id.in_(_principal_ids(user))) if not is_platform_manager(user) \
         else sa.select(Group)
-    rows = db.session.scalars(query.where(sa.func.lower(Group.name).like(like))
-                              .order_by(Group.name).limit(limit)).all()
+    rows = db.session.scalars(query.where(contains(Group.name, q)).order_by(Group.name).limit(limit)).all()
     return [(g.id, g.name) for g in rows]
 
 
@@ -133,7 +131,9 @@ def _check_fields(name: str, visibility: str, join_policy: str, group: Group | N
         raise GroupError(_("Visibilité inconnue."))
     if join_policy not in JOIN_POLICIES:
         raise GroupError(_("Mode d'adhésion inconnu."))
-    clash = db.session.scalar(sa.select(Group.id).where(sa.func.lower(Group.name) == name.lower(),
+    # Folded (intranet.core.textfold), not lower(): SQLite's lower() leaves "É" as is, so "ÉLUS" and
+    # "élus" would be two groups on SQLite and one on PostgreSQL.
+    clash = db.session.scalar(sa.select(Group.id).where(fold_sql(Group.name) == fold(name),
                                                         Group.id != (group.id if group else 0)))
     if clash:
         raise GroupError(_("Un groupe porte déjà ce nom."))

@@ -52,6 +52,21 @@ def test_duplicate_name_refused_in_french_whatever_the_case(make_user, factories
         services.create_group(make_user(role="animateur"), "COMITÉ de rédaction")
 
 
+def test_duplicate_name_refused_whatever_the_case_of_its_accented_letters(make_user, factories):
+    # SQLite's lower() leaves "É" as is: the check must not depend on the database.
+    factories.group(name="Élus du réseau")
+    with pytest.raises(GroupError, match="Un groupe porte déjà ce nom"):
+        services.create_group(make_user(role="animateur"), "ÉLUS DU RÉSEAU")
+
+
+def test_group_picker_search_ignores_case_and_accents(make_user, factories):
+    member = make_user()
+    group = factories.group(name="Élus du réseau", members=[member])
+    factories.group(name="Randonnée", members=[member])
+    assert services.GROUP_PRINCIPAL.search(member, "elus du RESEAU") == [(group.id, "Élus du réseau")]
+    assert services.GROUP_PRINCIPAL.search(member, "%") == []  # a wildcard typed is searched literally
+
+
 def test_bad_fields_refused_in_french(make_user):
     user = make_user(role="animateur")
     with pytest.raises(GroupError, match="Le nom du groupe est obligatoire"):
