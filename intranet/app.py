@@ -44,8 +44,11 @@ def load_config(app: Flask, overrides: dict | None) -> None:
         raise RuntimeError("INTRANET_SECRET_KEY must be set in production")
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
     app.config["MAIL_SERVER"] = app.config.get("MAIL_SERVER") or None
-    if app.config["MAX_CONTENT_LENGTH"] < app.config["MAX_UPLOAD_BYTES"]:
-        app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_BYTES"] + 1024 * 1024
+    # A file of MAX_UPLOAD_BYTES must reach the storage's own check (a precise French message),
+    # so the whole request gets 1 MiB more for the other fields and the multipart framing.
+    body_limit = app.config["MAX_UPLOAD_BYTES"] + 1024 * 1024
+    if app.config["MAX_CONTENT_LENGTH"] < body_limit:
+        app.config["MAX_CONTENT_LENGTH"] = body_limit
 
 
 def init_proxy(app: Flask) -> None:

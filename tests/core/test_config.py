@@ -120,3 +120,14 @@ def test_a_sqlite_app_does_not_leak_its_engine_options_into_the_next_app(clean_e
     pg = create_app({"DATABASE_URL": "postgresql+psycopg://intranet:x@127.0.0.1:1/nulle"})
     assert "timeout" not in pg.config["SQLALCHEMY_ENGINE_OPTIONS"].get("connect_args", {})
     assert config_module.Base.SQLALCHEMY_ENGINE_OPTIONS == {}
+
+
+def test_a_file_of_the_upload_limit_fits_in_a_request(clean_env):
+    # With the defaults (both 25 MiB) a file of exactly MAX_UPLOAD_BYTES plus the form's other
+    # fields used to be cut by the request limit (a bare 413) before the storage's own check.
+    app = create_app()
+    assert app.config["MAX_CONTENT_LENGTH"] >= app.config["MAX_UPLOAD_BYTES"] + 1024 * 1024
+    small = create_app({"MAX_UPLOAD_BYTES": 2000, "MAX_CONTENT_LENGTH": 2000})
+    assert small.config["MAX_CONTENT_LENGTH"] == 2000 + 1024 * 1024
+    roomy = create_app({"MAX_UPLOAD_BYTES": 2000, "MAX_CONTENT_LENGTH": 50 * 1024 * 1024})
+    assert roomy.config["MAX_CONTENT_LENGTH"] == 50 * 1024 * 1024  # a larger limit is kept
