@@ -55,7 +55,7 @@ def load_demo() -> str:
     db.session.flush()
     db.session.add_all([
         User(email="admin@demo.local", name="Camille Administratrice", role="admin", organization_id=agency.id,
-             job_title="Administratrice de l'intranet", password_hash=pw, last_login_at=None, created_at=now),
+             job_title="Administratrice de l'intranet", password_hash=pw, created_at=now),
         User(email="animateur@demo.local", name="Julien Animateur", role="animateur", organization_id=agency.id,
              job_title="Animateur du réseau", password_hash=pw, created_at=now),
     ])

@@ -71,8 +71,8 @@ def format_context(template: str, context: dict) -> str:
         return str(context.get("title", ""))
 
 
-def queue_notification_mails(nt, pairs: list[tuple[int, int]], context: dict) -> None:
-    """Bulk-queue one e-mail per ``(notification_id, user_id)``; the worker renders each one.
+def queue_notification_mails(nt, notification_ids: list[int], context: dict) -> None:
+    """Bulk-queue one e-mail per notification, to its person; the worker renders each one.
 
     One INSERT … SELECT per 900 notifications, the values shared by every mail bound once. The
     Message-ID is made by the database from the notification's id and a random token drawn for
@@ -86,8 +86,7 @@ def queue_notification_mails(nt, pairs: list[tuple[int, int]], context: dict) ->
     out, n, u = MailMessage.__table__.c, Notification.__table__.c, User.__table__.c
     columns = ["message_id", "to_addr", "subject", "text", "html", "headers", "notification_id", "status",
                "attempts", "next_attempt_at", "last_error", "created_at"]
-    ids = [nid for nid, _uid in pairs]
-    for i in range(0, len(ids), 900):
+    for i in range(0, len(notification_ids), 900):
         rows = sa.select(
             sa.literal(f"{left}.n", out.message_id.type) + sa.cast(n.id, out.message_id.type)
             + sa.literal(f"@{domain}>", out.message_id.type),
@@ -97,7 +96,7 @@ def queue_notification_mails(nt, pairs: list[tuple[int, int]], context: dict) ->
             sa.literal(now, out.next_attempt_at.type), sa.literal("", out.last_error.type),
             sa.literal(now, out.created_at.type),
         ).select_from(Notification.__table__.join(User.__table__, u.id == n.user_id)).where(
-            ids_in(n.id, ids[i:i + 900]))
+            ids_in(n.id, notification_ids[i:i + 900]))
         db.session.execute(sa.insert(MailMessage.__table__).from_select(columns, rows))
 
 

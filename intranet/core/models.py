@@ -62,7 +62,7 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(sa.String(300))
     is_active_account: Mapped[bool] = mapped_column("is_active", sa.Boolean, default=True)
     # Bumped by logout, password change and deactivation: every session carrying an older
-    # value is refused on its next request (see accounts.services.load_user).
+    # value is refused on its next request (see load_user in intranet.app.init_login).
     session_version: Mapped[int] = mapped_column(default=1)
     job_title: Mapped[str] = mapped_column(sa.String(200), default="")
     phone: Mapped[str] = mapped_column(sa.String(50), default="")

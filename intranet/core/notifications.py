@@ -75,7 +75,7 @@ class NotificationPreference(db.Model):
 
 
 class NotificationSettings(db.Model):
-    """Per member: e-mail frequency and when the last digest left."""
+    """Per member: how often e-mails leave (at once, or in a daily or weekly digest)."""
 
     __tablename__ = "core_notification_settings"
 
@@ -324,7 +324,7 @@ def notify(type_key: str, recipients, actor, obj, **context) -> int:
                              sa.literal(now, c.created_at.type)).where(ids_in(User.id, chunk))
             inserted += db.session.execute(sa.insert(table).from_select(columns, rows)
                                            .returning(c.id, c.user_id, c.email_state)).all()
-    immediate = [(nid, uid) for nid, uid, state in inserted if state == "immediate"]
+    immediate = [nid for nid, _uid, state in inserted if state == "immediate"]
     if immediate:
         queue_notification_mails(nt, immediate, ctx)
     return len(inserted)

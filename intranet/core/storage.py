@@ -93,7 +93,7 @@ KINDS: dict[str, frozenset[str]] = {
 }
 
 #: Images that a browser may display inline (``send_stored(..., as_attachment=False)``).
-INLINE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "gif", "webp"})
+INLINE_EXTENSIONS = KINDS["image"]
 
 
 class UploadError(ValueError):
@@ -396,10 +396,11 @@ def save_image(file_storage: FileStorage, max_side: int = 1024) -> StoredFile:
 
 
 def _content_type_for(key: str) -> str:
-    known = TYPES.get(_extension(key.rsplit("/", 1)[-1]))
+    ext = _extension(key.rsplit("/", 1)[-1])
+    known = TYPES.get(ext)
     if known is not None:
         return known.content_type
-    kind = filetype.get_type(ext=_extension(key))
+    kind = filetype.get_type(ext=ext)
     return kind.mime if kind is not None else "application/octet-stream"
 
 
