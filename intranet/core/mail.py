@@ -218,6 +218,7 @@ def deliver_outbox(ignore_backoff: bool = False, limit: int = 200) -> dict:
                 row.status, row.sent_at, row.last_error = "sent", utcnow(), ""
                 sent += 1
             except Exception as exc:  # SMTP down, refused recipient…: retry later
+                _close_smtp(conn)  # not left open: the next message opens a fresh connection
                 conn = None
                 errors += 1
                 row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
@@ -227,12 +228,16 @@ def deliver_outbox(ignore_backoff: bool = False, limit: int = 200) -> dict:
                     row.status = "pending"
                     row.next_attempt_at = utcnow() + timedelta(seconds=BACKOFF_BASE_SECONDS * 2 ** row.attempts)
             db.session.commit()  # one commit per result: a message is never sent twice
+    _close_smtp(conn)
+    return {"sent": sent, "errors": errors}
+
+
+def _close_smtp(conn) -> None:
     if conn is not None:
         try:
             conn.__exit__(None, None, None)
         except Exception:  # closing a broken connection is not worth a failure
             current_app.logger.debug("SMTP close failed", exc_info=True)
-    return {"sent": sent, "errors": errors}
 
 
 def deliver_job(job=None, **_):
