@@ -13,11 +13,11 @@ from datetime import datetime, time, timedelta
 import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale, ngettext
-from sqlalchemy.exc import IntegrityError
 
 from intranet.core.i18n import locale_of
+from intranet.core.jobs import claim_periodic
 from intranet.core.mail import format_context, queue_mail
-from intranet.core.models import PeriodicRun, User
+from intranet.core.models import User
 from intranet.core.notifications import Notification, NotificationSettings, notification_type, still_visible
 from intranet.core.timeutil import PARIS, utcnow
 from intranet.extensions import db
@@ -37,27 +37,14 @@ def next_due(kind: str, after: datetime) -> datetime:
         day += timedelta(days=1)
 
 
-def _claim(kind: str, now: datetime) -> bool:
-    key = f"core.digest.{kind}"
-    if db.session.get(PeriodicRun, key) is None:
-        try:
-            db.session.add(PeriodicRun(key=key, next_run_at=next_due(kind, now)))
-            db.session.commit()
-        except IntegrityError:
-            db.session.rollback()
-        return False
-    res = db.session.execute(sa.update(PeriodicRun).where(PeriodicRun.key == key, PeriodicRun.next_run_at <= now)
-                             .values(next_run_at=next_due(kind, now), last_run_at=now))
-    db.session.commit()
-    return res.rowcount == 1
-
-
 def send_digests(now: datetime | None = None) -> dict[str, int]:
     """Send the digests that are due at ``now``; returns how many mails each kind queued."""
     now = now or utcnow()
     out = {}
     for kind in ("daily", "weekly"):
-        if _claim(kind, now):
+        # A new row is first due at the next 07:00, not at once.
+        due = next_due(kind, now)
+        if claim_periodic(f"core.digest.{kind}", now, due, first_run_at=due):
             out[kind] = send_digest(kind)
             db.session.commit()
     return out

@@ -12,7 +12,7 @@ import os
 import socket
 import time
 import traceback
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -114,6 +114,25 @@ def run_due_jobs(limit: int = 20) -> int:
     return ran
 
 
+def claim_periodic(key: str, now: datetime, next_run_at: datetime, first_run_at: datetime | None = None,
+                   force: bool = False) -> bool:
+    """Whether this worker runs ``key`` now. Its row (created due at ``first_run_at``, else ``now``)
+    is moved to ``next_run_at`` by one UPDATE that only succeeds while it is due (always with
+    ``force``): of several workers asking at once, exactly one gets True."""
+    if db.session.get(PeriodicRun, key) is None:
+        try:
+            db.session.add(PeriodicRun(key=key, next_run_at=first_run_at or now))
+            db.session.commit()
+        except IntegrityError:  # another worker inserted it first
+            db.session.rollback()
+    cond = [PeriodicRun.key == key]
+    if not force:
+        cond.append(PeriodicRun.next_run_at <= now)
+    res = db.session.execute(sa.update(PeriodicRun).where(*cond).values(next_run_at=next_run_at, last_run_at=now))
+    db.session.commit()
+    return res.rowcount == 1
+
+
 def run_due_periodic(force: bool = False) -> list[str]:
     """Run each periodic job whose time has come (all of them with ``force``)."""
     ran = []
@@ -121,21 +140,7 @@ def run_due_periodic(force: bool = False) -> list[str]:
     for spec in current_registry().jobs:
         if not spec.every:
             continue
-        if db.session.get(PeriodicRun, spec.key) is None:
-            try:
-                db.session.add(PeriodicRun(key=spec.key, next_run_at=now))
-                db.session.commit()
-            except IntegrityError:  # another worker inserted it first
-                db.session.rollback()
-        cond = [PeriodicRun.key == spec.key]
-        if not force:
-            cond.append(PeriodicRun.next_run_at <= now)
-        res = db.session.execute(
-            sa.update(PeriodicRun).where(*cond)
-            .values(next_run_at=now + timedelta(seconds=spec.every), last_run_at=now)
-        )
-        db.session.commit()
-        if res.rowcount != 1:
+        if not claim_periodic(spec.key, now, now + timedelta(seconds=spec.every), force=force):
             continue
         try:
             spec.func(job=None)
