@@ -35,7 +35,7 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-from bench.common import BenchError, Context, Result, fresh_app, ms, seed_network
+from bench.common import BenchError, Context, Result, fresh_app, ms, recorded_statements, seed_network
 
 NAME = "notifications"
 TARGET_NOTIFY_MS = 150.0
@@ -84,22 +84,6 @@ def _setup() -> tuple[int, int, list[int]]:
     return actor.id, group.id, ids
 
 
-@contextmanager
-def _statements():
-    from intranet.extensions import db
-
-    seen: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", before)
-
-
 def _counts() -> tuple[int, int]:
     from intranet.core import notifications as bus
     from intranet.core.models import MailMessage
@@ -125,7 +109,7 @@ def _notify_once(app, actor_id: int, group_id: int, ids: list[int], member: str)
         db.session.commit()  # the counts' transaction is not the action's
         db.session.refresh(group)  # loaded, as in the actor's request
         db.session.refresh(actor)
-        with _statements() as seen:
+        with recorded_statements(db.engine) as seen:
             c0, t0 = time.thread_time(), time.perf_counter()
             n = notify(TYPE, ids, actor, group, member=member)
             db.session.commit()

@@ -297,22 +297,29 @@ def summarize(rounds: list[Timings]) -> Summary:
                    max=max(v for t in rounds for v in t.wall))
 
 
-def statements_of(app, client, url: str) -> list[str]:
-    """The SQL statements one GET of ``url`` runs (engine ``before_cursor_execute``)."""
-    from intranet.extensions import db
-
+@contextmanager
+def recorded_statements(engine) -> Iterator[list[str]]:
+    """The SQL statements ``engine`` runs inside the block (``before_cursor_execute``)."""
     seen: list[str] = []
 
     def before(conn, cursor, statement, *args):
         seen.append(statement)
 
-    with app.app_context():
-        engine = db.engine
     sa.event.listen(engine, "before_cursor_execute", before)
     try:
-        get_ok(client, url)
+        yield seen
     finally:
         sa.event.remove(engine, "before_cursor_execute", before)
+
+
+def statements_of(app, client, url: str) -> list[str]:
+    """The SQL statements one GET of ``url`` runs."""
+    from intranet.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    with recorded_statements(engine) as seen:
+        get_ok(client, url)
     return seen
 
 
