@@ -21,7 +21,7 @@ def create_app(config: dict | None = None) -> Flask:
     init_extensions(app)
     init_login(app)
     init_i18n_step(app)
-    init_security_step(app)
+    init_security_and_errors(app)
     init_templates(app)
     init_core(app)
     registry = Registry()
@@ -123,7 +123,7 @@ def init_i18n_step(app: Flask) -> None:
     init_i18n(app)
 
 
-def init_security_step(app: Flask) -> None:
+def init_security_and_errors(app: Flask) -> None:
     from intranet.core.errors import init_errors
     from intranet.core.security import init_security
 
