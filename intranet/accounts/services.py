@@ -182,7 +182,7 @@ def send_invitation(user: User, inviter: User | None) -> None:
     user.invited_at = utcnow()
     with force_locale(locale_of(user)):  # in the invitee's language, not the inviter's
         queue_template_mail(
-            user.email, _("Invitation à l'intranet %(site)s", site=current_app.config["SITE_NAME"]), "invitation",
+            user.email, _("%(site)s : votre invitation", site=current_app.config["SITE_NAME"]), "invitation",
             user=user, inviter=inviter, link=_link("accounts.accept_invitation", token=raw),
             days=current_app.config["INVITATION_DAYS"])
 
@@ -200,6 +200,9 @@ def invite(name: str, email: str, organization: Organization | None, role: str, 
         raise AccountError(_("L'organisation est obligatoire."))
     if role not in ROLES:
         raise AccountError(_("Le rôle « %(role)s » n'existe pas (admin, animateur ou membre).", role=role))
+    if role == "admin" and inviter is not None and inviter.role != "admin":
+        # A delegated user manager (an animateur granted accounts.users.manage) never makes admins.
+        raise AccountError(_("Seul un administrateur peut nommer un administrateur."))
     if db.session.scalar(sa.select(User.id).where(User.email == email)):
         raise AccountError(_("Un compte existe déjà pour %(email)s.", email=email))
     user = User(name=name, email=email, organization_id=organization.id, role=role, password_hash=None)

@@ -1,8 +1,10 @@
-"""Pages of the accounts plugin."""
+"""Pages of the accounts plugin.
+
+CSRFProtect checks the token of every POST before the view runs (only notifications.unsubscribe
+is exempt): views do not check it again. tests/core/test_security_review.py holds that.
+"""
 
 from __future__ import annotations
-
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -27,6 +29,7 @@ from intranet.accounts.services import AccountError
 from intranet.core.audit import audit
 from intranet.core.models import Organization, User
 from intranet.core.permissions import require
+from intranet.core.security import safe_redirect_target
 from intranet.core.signals import user_activated, user_status_changed
 from intranet.core.storage import UploadError, delete_stored, save_image, send_stored
 from intranet.core.textfold import contains
@@ -36,10 +39,8 @@ bp = Blueprint("accounts", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    # Only same-site paths: "/x" but never "//evil.example" or "http://…".
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
-        return target
-    return url_for("core.dashboard")
+    # Only same-site paths: "/x" but never "//evil.example", "/\\evil.example" or "http://…".
+    return safe_redirect_target(target, url_for("core.dashboard"))
 
 
 def _client_ip() -> str:
@@ -70,8 +71,6 @@ def login():
 
 @bp.route("/deconnexion", methods=["POST"])
 def logout():
-    if not FlaskForm().validate_on_submit():
-        abort(400)
     if current_user.is_authenticated:
         services.end_sessions(current_user)
         db.session.commit()
@@ -109,8 +108,6 @@ def accept_invitation(token: str):
 @bp.route("/invitation/<token>/renouveler", methods=["POST"])
 def renew_invitation(token: str):
     """From an expired invitation page: send a fresh invitation to the address on file."""
-    if not FlaskForm().validate_on_submit():
-        abort(400)
     tok, state = services.find_token(token, "invitation")
     if tok is not None and state == "expired" and not tok.user.has_password and tok.user.is_active_account:
         services.send_invitation(tok.user, None)
@@ -191,8 +188,8 @@ def profile(user_id: int):
 @login_required
 def photo(user_id: int):
     user = db.get_or_404(User, user_id)
-    if not user.photo:
-        abort(404)
+    if not user.photo or (not user.is_active_account and not current_user.is_admin):
+        abort(404)  # like the profile: a deactivated person is gone for everyone but admins
     return send_stored(user.photo, f"photo-{user.id}", as_attachment=False)
 
 
@@ -287,12 +284,14 @@ def admin_invite():
 @bp.route("/admin/utilisateurs/<int:user_id>", methods=["GET", "POST"])
 @require("accounts.users.manage")
 def admin_user(user_id: int):
-    user = db.get_or_404(User, user_id)
+    user = _managed_user(user_id)
     form = UserAdminForm(obj=user)
     form.organization_id.choices = _org_choices()
     if form.validate_on_submit():
-        if user.id == current_user.id and form.role.data != "admin":
+        if user.id == current_user.id and user.role == "admin" and form.role.data != "admin":
             flash(_("Vous ne pouvez pas retirer votre propre rôle d'administrateur."), "danger")
+        elif form.role.data == "admin" and not current_user.is_admin:
+            flash(_("Seul un administrateur peut nommer un administrateur."), "danger")
         else:
             before = (user.role, user.organization.name)
             user.role = form.role.data
@@ -313,16 +312,19 @@ def admin_user(user_id: int):
     return render_template("accounts/admin_user.html", form=form, user=user, action_form=FlaskForm())
 
 
-def _admin_action(user_id: int) -> User:
-    if not FlaskForm().validate_on_submit():
-        abort(400)
-    return db.get_or_404(User, user_id)
+def _managed_user(user_id: int) -> User:
+    """The account to manage. The permission may be granted to animateurs: only an admin
+    manages an admin account (and names admins), so a delegate never takes over the site."""
+    user = db.get_or_404(User, user_id)
+    if user.role == "admin" and not current_user.is_admin:
+        abort(403)
+    return user
 
 
 @bp.route("/admin/utilisateurs/<int:user_id>/renvoyer", methods=["POST"])
 @require("accounts.users.manage")
 def admin_resend(user_id: int):
-    user = _admin_action(user_id)
+    user = _managed_user(user_id)
     if user.has_password:
         flash(_("%(name)s a déjà choisi un mot de passe : utilisez « Mot de passe oublié ».", name=user.name),
               "warning")
@@ -339,7 +341,7 @@ def admin_resend(user_id: int):
 @bp.route("/admin/utilisateurs/<int:user_id>/desactiver", methods=["POST"])
 @require("accounts.users.manage")
 def admin_deactivate(user_id: int):
-    user = _admin_action(user_id)
+    user = _managed_user(user_id)
     if user.id == current_user.id:
         flash(_("Vous ne pouvez pas désactiver votre propre compte."), "danger")
         return redirect(url_for("accounts.admin_users"))
@@ -355,7 +357,7 @@ def admin_deactivate(user_id: int):
 @bp.route("/admin/utilisateurs/<int:user_id>/reactiver", methods=["POST"])
 @require("accounts.users.manage")
 def admin_reactivate(user_id: int):
-    user = _admin_action(user_id)
+    user = _managed_user(user_id)
     user.is_active_account = True
     audit("user.reactivate", user, summary=user.email)
     user_status_changed.send(current_app._get_current_object(), user=user, actor=current_user, active=True)

@@ -17,6 +17,7 @@ from wtforms.validators import ValidationError
 from intranet.core.audiences import NETWORK, ORG, USER, Audience, describe, get_audience
 from intranet.core.models import Organization, User
 from intranet.core.plugins import current_registry
+from intranet.core.security import MAX_ID
 from intranet.extensions import db
 
 
@@ -27,11 +28,16 @@ class AudienceField(Field):
         super().__init__(label or _l("Visible par"), validators, **kwargs)
         self.default_group_id = default_group_id
 
+    #: More choices than any picker sends (the JSON summary reads as many): refused before any query.
+    MAX_CHOICES = 500
+
     def process_formdata(self, valuelist):
+        if len(valuelist) > self.MAX_CHOICES:
+            raise ValueError(_l("Choix de visibilité invalide."))
         targets = set()
         for raw in valuelist:
             kind, _sep, ident = (raw or "").partition(":")
-            if not ident.isdigit():
+            if not ident.isdigit() or len(ident) > 10 or int(ident) > MAX_ID:
                 raise ValueError(_l("Choix de visibilité invalide."))
             targets.add((kind, int(ident)))
         self.data = targets

@@ -13,6 +13,7 @@ from intranet.core.audit import audit
 from intranet.core.forms import HelpForm, OrganizationForm, TerritoryForm
 from intranet.core.models import AuditEntry, MailMessage, Organization, Territory, User
 from intranet.core.permissions import require, set_grants
+from intranet.core.security import MAX_ID
 from intranet.core.settings import get_setting, set_setting
 from intranet.core.storage import UploadError, delete_stored, save_image, send_stored
 from intranet.core.timeutil import utcnow
@@ -266,10 +267,6 @@ def outbox_message(mail_id: int):
 @bp.route("/admin/boite-envoi/<int:mail_id>/renvoyer", methods=["POST"])
 @require("core.mail.view")
 def outbox_resend(mail_id: int):
-    from flask_wtf import FlaskForm
-
-    if not FlaskForm().validate_on_submit():
-        abort(400)
     msg = db.get_or_404(MailMessage, mail_id)
     msg.status, msg.next_attempt_at, msg.attempts = "pending", utcnow(), 0
     audit("mail.resend", msg, summary=msg.subject, to=msg.to_addr)
@@ -330,6 +327,14 @@ def audience_description():
     targets = set()
     for raw in request.args.getlist("e")[:500]:
         kind, _sep, ident = raw.partition(":")
-        if ident.isdigit():
+        if ident.isdigit() and len(ident) <= 10 and int(ident) <= MAX_ID:
             targets.add((kind, int(ident)))
+    # Like the search, the summary never names people who left the network (the field refuses them).
+    user_ids = {t for k, t in targets if k == "user"}
+    if user_ids:
+        active = set(db.session.scalars(sa.select(User.id).where(User.id.in_(user_ids),
+                                                                 User.is_active_account.is_(True))))
+        targets -= {("user", t) for t in user_ids - active}
+        if not targets:
+            targets = {("user", 0)}  # as for an unknown id: « Vous seul », not « Tout le réseau »
     return jsonify(text=describe(targets))

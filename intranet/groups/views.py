@@ -1,4 +1,8 @@
-"""Pages of the groups plugin."""
+"""Pages of the groups plugin.
+
+CSRFProtect checks the token of every POST before the view runs (only notifications.unsubscribe
+is exempt): views do not check it again. tests/core/test_security_review.py holds that.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from intranet.core.audit import audit
 from intranet.core.models import User
 from intranet.core.notifications import is_group_muted, set_group_muted
 from intranet.core.permissions import require
+from intranet.core.security import safe_redirect_target
 from intranet.core.storage import UploadError, delete_stored, save_image, send_stored
 from intranet.extensions import db
 from intranet.groups import services
@@ -27,11 +32,6 @@ def _group_or_404(group_id: int) -> Group:
     if group is None or not services.can_see_group(current_user, group):
         abort(404)  # a secret group does not exist for a non-member
     return group
-
-
-def _checked_post() -> None:
-    if not FlaskForm().validate_on_submit():
-        abort(400)
 
 
 def _tabs(group: Group):
@@ -191,15 +191,12 @@ def settings(group_id: int):
 
 
 def _back(group: Group):
-    return redirect(request.form.get("next") if (request.form.get("next") or "").startswith("/")
-                    and not request.form.get("next", "").startswith("//")
-                    else url_for("groups.show", group_id=group.id))
+    return redirect(safe_redirect_target(request.form.get("next"), url_for("groups.show", group_id=group.id)))
 
 
 @bp.route("/<int:group_id>/rejoindre", methods=["POST"])
 @login_required
 def join(group_id: int):
-    _checked_post()
     group = _group_or_404(group_id)
     try:
         outcome = services.join(current_user, group)
@@ -218,7 +215,6 @@ def join(group_id: int):
 @login_required
 def mute(group_id: int):
     """Members stop (or resume) receiving e-mails about this group; in-app notifications stay."""
-    _checked_post()
     group = _group_or_404(group_id)
     if not services.is_member(group, current_user):
         abort(403)
@@ -233,7 +229,6 @@ def mute(group_id: int):
 @bp.route("/<int:group_id>/quitter", methods=["POST"])
 @login_required
 def leave(group_id: int):
-    _checked_post()
     group = _group_or_404(group_id)
     try:
         services.leave(current_user, group)
@@ -295,7 +290,6 @@ def _request_or_404(group: Group, request_id: int) -> GroupRequest:
 @bp.route("/<int:group_id>/demandes/<int:request_id>/<any(accepter, refuser):decision>", methods=["POST"])
 @login_required
 def decide(group_id: int, request_id: int, decision: str):
-    _checked_post()
     group = _group_or_404(group_id)
     if not services.can_manage(current_user, group):
         abort(403)
@@ -314,7 +308,6 @@ def decide(group_id: int, request_id: int, decision: str):
 @bp.route("/invitations/<int:request_id>/<any(accepter, refuser):decision>", methods=["POST"])
 @login_required
 def respond(request_id: int, decision: str):
-    _checked_post()
     req = db.session.get(GroupRequest, request_id)
     if req is None or req.user_id != current_user.id:
         abort(404)
@@ -334,7 +327,6 @@ def respond(request_id: int, decision: str):
 @bp.route("/<int:group_id>/membres/<int:user_id>/retirer", methods=["POST"])
 @login_required
 def remove(group_id: int, user_id: int):
-    _checked_post()
     group = _group_or_404(group_id)
     if not services.can_manage(current_user, group):
         abort(403)
@@ -353,7 +345,6 @@ def remove(group_id: int, user_id: int):
 @bp.route("/<int:group_id>/membres/<int:user_id>/role", methods=["POST"])
 @login_required
 def role(group_id: int, user_id: int):
-    _checked_post()
     group = _group_or_404(group_id)
     if not services.can_manage(current_user, group):
         abort(403)
