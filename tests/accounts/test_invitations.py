@@ -77,7 +77,7 @@ def test_full_invitation_journey_with_a_real_smtp_server(app, client, admin, off
     assert deliver_outbox() == {"sent": 1, "errors": 0}
     assert len(smtp_server.messages) == 1
     msg = smtp_server.messages[0]
-    assert msg["Subject"] == "Invitation à l'intranet Intranet du réseau"
+    assert msg["Subject"] == "Intranet du réseau : votre invitation"
     assert msg["To"] == "marie.dupont@exemple.fr"
     assert msg["Message-ID"] == rows[0].message_id
     text = msg.get_body(preferencelist=("plain",)).get_content()
@@ -294,7 +294,7 @@ def test_name_with_line_breaks_cannot_inject_mail_headers(client, admin, office,
     assert len(smtp_server.messages) == 1
     msg = smtp_server.messages[0]
     assert msg["Bcc"] is None
-    assert msg.get_all("Subject") == ["Invitation à l'intranet Intranet du réseau"]
+    assert msg.get_all("Subject") == ["Intranet du réseau : votre invitation"]
     assert msg["To"] == "jean@exemple.fr"
     for name, value in msg.items():
         assert "pirate" not in str(value), (name, value)

@@ -171,8 +171,9 @@ def test_an_invitation_sent_by_an_english_speaker_is_in_french_for_the_newcomer(
         invite("Marie Dupont", "marie@exemple.fr", admin.organization, "membre", admin)
         db.session.commit()
     [mail] = outbox()
-    assert mail.subject.startswith("Invitation à l'intranet")
-    assert "Jane Smith vous invite à rejoindre l'intranet" in mail.text and "valable 7 jours" in mail.text
+    assert mail.subject.endswith(": votre invitation")
+    assert "Jane Smith vous invite à rejoindre Intranet du réseau, l'intranet de" in mail.text
+    assert "valable 7 jours" in mail.text
 
 
 def test_a_notification_email_is_rendered_in_the_recipients_language(compiled, app, factories):
