@@ -1,4 +1,5 @@
-"""The "Groupes" section of a member's page: only the groups the viewer may see."""
+"""The "Groupes" section of a member's page. A membership is part of a group's member list, so
+it shows only where the viewer may see that list: public groups, and the viewer's own groups."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from intranet.groups.models import Group, Membership
 
 
 def groups_section(user) -> str:
-    query = services.visible_groups(current_user).join(Membership, Membership.group_id == Group.id).where(
+    query = services.groups_with_visible_content(current_user).join(Membership, Membership.group_id == Group.id).where(
         Membership.user_id == user.id).order_by(Group.name)
     groups = db.session.scalars(query.limit(50)).all()
     return render_template("groups/profile_section.html", groups=groups, person=user)

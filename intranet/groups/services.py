@@ -71,6 +71,14 @@ def visible_groups(user) -> sa.Select:
     return query
 
 
+def groups_with_visible_content(user) -> sa.Select:
+    """Groups whose content and member list ``user`` may see (SQL twin of ``can_see_content``)."""
+    query = sa.select(Group)
+    if not is_platform_manager(user):
+        query = query.where(sa.or_(Group.visibility == "public", Group.id.in_(my_group_ids(user))))
+    return query
+
+
 def my_group_ids(user) -> sa.Select:
     return sa.select(Membership.group_id).where(Membership.user_id == user.id)
 

@@ -473,21 +473,25 @@ def test_audience_description_does_not_name_secret_groups_to_outsiders(make_user
 
 # -- the profile section --------------------------------------------------------------------
 
-def test_profile_lists_groups_but_secret_ones_only_to_who_may_see_them(make_user, factories, as_):
+def test_profile_lists_groups_but_private_and_secret_ones_only_to_who_may_see_their_members(
+        make_user, factories, as_):
     person = make_user(name="Paula Profil")
     fellow = make_user()
     factories.group(name="Balades nature", members=[person])
-    factories.group(name="Comité de pilotage", visibility="private", members=[person])
+    factories.group(name="Comité de pilotage", visibility="private", members=[person, fellow])
     factories.group(name="Cercle confidentiel", visibility="secret", members=[person, fellow])
     factories.group(name="Pas son groupe")
     url = f"/accounts/personnes/{person.id}"
 
     page = text(as_(make_user()).get(url))
     assert "Paula Profil" in page and "Groupes" in page
-    assert "Balades nature" in page and "Comité de pilotage" in page
+    assert "Balades nature" in page
+    # The member list of a private group is for its members: a profile must not reveal it.
+    assert "Comité de pilotage" not in page
     assert "Cercle confidentiel" not in page and "Pas son groupe" not in page
     for viewer in (fellow, person, make_user(role="animateur"), make_user(role="admin")):
-        assert "Cercle confidentiel" in text(as_(viewer).get(url))
+        page = text(as_(viewer).get(url))
+        assert "Cercle confidentiel" in page and "Comité de pilotage" in page
 
 
 def test_profile_of_someone_without_groups(make_user, as_):
