@@ -16,6 +16,7 @@ from intranet.core.permissions import require, set_grants
 from intranet.core.security import MAX_ID
 from intranet.core.settings import get_setting, set_setting
 from intranet.core.storage import UploadError, delete_stored, save_image, send_stored
+from intranet.core.textfold import contains
 from intranet.core.timeutil import utcnow
 from intranet.extensions import db
 
@@ -298,15 +299,14 @@ def audience_search():
     kind = request.args.get("kind", "")
     results: list[dict] = []
     if len(q) >= 2:
-        like = f"%{q.lower()}%"
         if kind in ("", "user"):
             for u in db.session.scalars(sa.select(User).where(User.is_active_account.is_(True),
-                                                              sa.func.lower(User.name).like(like))
+                                                              contains(User.name, q))
                                         .order_by(User.name).limit(10)):
                 results.append({"value": f"user:{u.id}", "label": u.name, "detail": u.organization.name,
                                 "email": u.email})
         if kind in ("", "org"):
-            for o in db.session.scalars(sa.select(Organization).where(sa.func.lower(Organization.name).like(like))
+            for o in db.session.scalars(sa.select(Organization).where(contains(Organization.name, q))
                                         .order_by(Organization.name).limit(5)):
                 results.append({"value": f"org:{o.id}", "label": o.name, "detail": _("Organisation")})
         if kind == "":

@@ -18,6 +18,7 @@ from intranet.core.notifications import is_group_muted, set_group_muted
 from intranet.core.permissions import require
 from intranet.core.security import safe_redirect_target
 from intranet.core.storage import UploadError, delete_stored, save_image, send_stored
+from intranet.core.textfold import contains
 from intranet.extensions import db
 from intranet.groups import services
 from intranet.groups.forms import GroupForm, InviteMemberForm
@@ -69,7 +70,7 @@ def index():
     q = (request.args.get("q") or "").strip()[:100]
     query = services.visible_groups(current_user)
     if q:
-        query = query.where(sa.func.lower(Group.name).like(f"%{q.lower()}%"))
+        query = query.where(contains(Group.name, q))
     page = db.paginate(query.order_by(Group.name, Group.id), per_page=current_app.config["PAGE_SIZE"],
                        error_out=False)
     ids = [g.id for g in page.items]

@@ -574,3 +574,16 @@ def test_members_tab_runs_the_same_statements_for_5_or_40_members(make_user, mak
     assert db.session.scalar(sa.select(sa.func.count()).select_from(GroupRequest)) > 1
     assert few == many
     assert few <= 15
+
+
+def test_audience_search_and_group_list_ignore_accents_and_case(make_org, make_user, factories, as_):
+    make_org(name="Office de la Châtaigneraie")
+    make_user(name="Élodie Fabre")
+    factories.group(name="Référents numériques")
+    c = as_(make_user())
+    labels = {r["label"] for r in c.get("/audiences/recherche?q=chataigneraie").get_json()["results"]}
+    assert labels == {"Office de la Châtaigneraie"}
+    labels = {r["label"] for r in c.get("/audiences/recherche?q=ELODIE").get_json()["results"]}
+    assert labels == {"Élodie Fabre"}
+    assert "Référents numériques" in text(c.get("/groups/?q=referents"))
+    assert "Référents numériques" not in text(c.get("/groups/?q=%25"))  # a typed % is not a wildcard
