@@ -18,6 +18,9 @@ import sqlalchemy as sa
 
 from tests.factories import Factories
 
+# The ``things`` fixture: a shareable table for testing the sharing model.
+pytest_plugins = ["tests.shared_things"]
+
 CI = os.environ.get("CI") == "true"
 USE_POSTGRES = os.environ.get("INTRANET_TEST_DB") == "postgres"
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')

@@ -12,7 +12,6 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 from flask_login import AnonymousUserMixin
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from intranet.core.audiences import (
     Audience,
@@ -23,31 +22,8 @@ from intranet.core.audiences import (
     network_audience,
     visible_to,
 )
-from intranet.core.timeutil import UTCDateTime, utcnow
 from intranet.extensions import db
-
-
-class _Base(DeclarativeBase):
-    metadata = sa.MetaData()
-
-
-class Thing(_Base):
-    __tablename__ = "test_shared_things"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    audience_id: Mapped[int] = mapped_column(sa.Integer, index=True)
-    author_id: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
-    created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
-
-
-@pytest.fixture
-def things(app):
-    _Base.metadata.create_all(db.engine)
-    try:
-        yield Thing
-    finally:
-        db.session.rollback()
-        _Base.metadata.drop_all(db.engine)
+from tests.shared_things import Thing
 
 
 def shared(targets, author=None):

@@ -12,14 +12,13 @@ database by the migration test) never sees it.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from intranet.core.audiences import (
     NETWORK,
@@ -34,26 +33,11 @@ from intranet.core.audiences import (
     visible_to,
 )
 from intranet.core.models import Organization, User
-from intranet.core.timeutil import UTCDateTime, utcnow
+from intranet.core.timeutil import utcnow
 from intranet.extensions import db
 from intranet.groups.models import Group, Membership
 from tests.conftest import USE_POSTGRES
-
-
-class _Base(DeclarativeBase):
-    metadata = sa.MetaData()
-
-
-class Thing(_Base):
-    """A shareable object as a plugin would declare it (``audience_id`` + ``author_id``)."""
-
-    __tablename__ = "test_shared_things"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    audience_id: Mapped[int] = mapped_column(sa.Integer, index=True)
-    author_id: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
+from tests.shared_things import Thing
 
 # Children first: emptied inside each example (the ``app`` fixture empties the database once per
 # test, Hypothesis runs many examples in one test).
@@ -61,16 +45,6 @@ _TABLES = ("test_shared_things", "core_audience_entries", "core_audiences", "gro
            "groups_memberships", "groups_groups", "core_users", "core_organizations")
 
 ROLES = ("membre",) * 6 + ("animateur", "admin")
-
-
-@pytest.fixture
-def things_table(app):
-    _Base.metadata.create_all(db.engine)
-    try:
-        yield Thing
-    finally:
-        db.session.rollback()
-        _Base.metadata.drop_all(db.engine)
 
 
 @st.composite
@@ -135,7 +109,8 @@ def _build(net):
 @settings(max_examples=30 if USE_POSTGRES else 60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(net=networks())
-def test_visible_to_agrees_with_can_view(things_table, net):
+@pytest.mark.usefixtures("things")
+def test_visible_to_agrees_with_can_view(net):
     people, things = _build(net)
     assert len(things) == len(net.things)
 
