@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
 
-DEFAULT_PLUGINS = ["accounts", "notifications", "groups"]
+DEFAULT_PLUGINS = ["accounts", "notifications", "groups", "feed"]
 
 
 class Base:
@@ -42,7 +42,8 @@ class Base:
     MAIL_SUPPRESS_SEND = False
 
     UPLOAD_DIR = str(INSTANCE / "uploads")
-    MAX_CONTENT_LENGTH = 25 * 1024 * 1024
+    # A whole form: a post may carry several files of MAX_UPLOAD_BYTES each.
+    MAX_CONTENT_LENGTH = 110 * 1024 * 1024
     MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 
     # Password hashing: scrypt with N = 2**16 (OWASP 2023 minimum is 2**17 with r=8 p=1 for

@@ -56,6 +56,11 @@ class Audience(db.Model):
     def targets(self) -> set[tuple[str, int]]:
         return {(e.kind, e.target_id) for e in self.entries}
 
+    @property
+    def is_network(self) -> bool:
+        """Shared with the whole network (« Tout le réseau »)."""
+        return any(e.kind == NETWORK for e in self.entries)
+
 
 class AudienceEntry(db.Model):
     __tablename__ = "core_audience_entries"
@@ -178,6 +183,15 @@ def audience_recipients(audience: Audience) -> sa.Select:
         if principal.members is not None:
             conds.append(principal.members(audience.id))
     return sa.select(u.id).where(u.is_active_account.is_(True), sa.or_(*conds))
+
+
+def audience_viewers(obj) -> sa.ColumnElement:
+    """SQL condition on ``User``: "may see ``obj``" (a ``Shared`` object), the twin of ``can_view``
+    for filtering many people at once (notification recipients)."""
+    from intranet.core.models import User
+
+    return sa.or_(User.role.in_(("admin", "animateur")), User.id == obj.author_id,
+                  User.id.in_(audience_recipients(obj.audience)))
 
 
 def describe(audience: Audience | Iterable[tuple[str, int]]) -> str:

@@ -48,6 +48,10 @@ def init_cli(app: Flask) -> None:
                 from intranet.core.demo import load_demo
 
                 summary = load_demo()
+                # Then each plugin's demo content (groups, posts…), in load order.
+                for plugin in current_app.extensions["intranet_registry"].plugins.values():
+                    if plugin.demo is not None:
+                        summary += f", {plugin.demo()}"
                 db.session.commit()
                 click.echo(f"démo : {summary}")
             else:

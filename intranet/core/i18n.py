@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Flask, current_app, has_request_context, request
-from flask_babel import format_date, format_datetime, get_locale, gettext
+from flask_babel import format_date, format_datetime, format_timedelta, get_locale, gettext
 from flask_login import current_user
 
+from intranet.core.timeutil import utcnow
 from intranet.extensions import babel
 
 
@@ -38,3 +41,15 @@ def init_i18n(app: Flask) -> None:
     @app.template_filter("date")
     def _date(value, fmt="d MMMM y"):
         return format_date(value, fmt) if value else ""
+
+    @app.template_filter("ago")
+    def _ago(value):
+        """« il y a 5 minutes » during a week, then the date: what a feed reader wants."""
+        if not value:
+            return ""
+        delta = utcnow() - value
+        if delta < timedelta(minutes=1):
+            return gettext("à l'instant")
+        if delta < timedelta(days=7):
+            return gettext("il y a %(delta)s", delta=format_timedelta(delta, threshold=1, add_direction=False))
+        return format_datetime(value, gettext("d MMM y 'à' HH:mm"))

@@ -83,6 +83,17 @@ class GroupTab:
     order: int = 100
 
 
+@dataclass(frozen=True)
+class ActivityType:
+    """An item a plugin contributes to the feed (see ``core.signals.activity_published``);
+    ``template`` renders it and receives ``item`` (the feed post) and ``data``."""
+
+    key: str
+    label: str
+    template: str
+    icon: str = "lightning"
+
+
 @dataclass
 class Plugin:
     name: str
@@ -98,11 +109,13 @@ class Plugin:
     jobs: tuple[Job, ...] = ()
     profile_sections: tuple[Callable[..., str], ...] = ()
     group_tabs: tuple[GroupTab, ...] = ()
+    activity_types: tuple[ActivityType, ...] = ()
     audience_principals: tuple[Any, ...] = ()  # intranet.core.audiences.Principal
     notifiable_kinds: tuple[Any, ...] = ()  # intranet.core.notifications.NotifiableKind
     search: Any = None
     cli: Any = None
     settings: dict[str, Any] = field(default_factory=dict)
+    demo: Callable[[], str] | None = None  # demo content after the core's (INTRANET_DEMO=1); returns a summary
     setup: Callable[[Flask], None] | None = None
 
 
@@ -150,6 +163,10 @@ class Registry:
     @property
     def group_tabs(self) -> list[GroupTab]:
         return sorted(self._all("group_tabs", []), key=lambda t: (t.order, t.key))
+
+    @property
+    def activity_types(self) -> dict[str, ActivityType]:
+        return {a.key: a for a in self._all("activity_types", [])}
 
     @property
     def audience_principals(self) -> list:
@@ -205,6 +222,9 @@ def validate(plugin: Plugin, module_name: str, loaded: dict[str, Plugin]) -> lis
     for w in plugin.widgets:
         if not w.key.startswith(name + "."):
             errors.append(f"{name}: widget {w.key!r} must start with '{name}.'")
+    for act in plugin.activity_types:
+        if not act.key.startswith(name + "."):
+            errors.append(f"{name}: activity type {act.key!r} must start with '{name}.'")
     for entry in plugin.nav:
         if entry.area not in ("main", "admin", "user", "icons"):
             errors.append(f"{name}: nav entry {entry.label!r} has unknown area {entry.area!r}")

@@ -10,3 +10,13 @@ user_invited = _signals.signal("core.user-invited")
 user_activated = _signals.signal("core.user-activated")
 #: An account was deactivated or reactivated. kwargs: user, actor, active
 user_status_changed = _signals.signal("core.user-status-changed")
+
+#: Something worth a line in the network's feed happened in a plugin (a document was shared, an
+#: event published…). kwargs: key (an ``ActivityType`` key such as "events.published"),
+#: object_id, audience_targets (the object's audience entries, e.g. ``audience.targets()``: who
+#: sees the item), actor (a User or None), data (a JSON-able dict: title, url, excerpt… what the
+#: plugin's template shows), group_id (optional). Sent again when the object changes: the item is
+#: updated, not repeated.
+activity_published = _signals.signal("core.activity-published")
+#: The object behind an activity is gone or no longer shared. kwargs: key, object_id
+activity_withdrawn = _signals.signal("core.activity-withdrawn")

@@ -40,10 +40,12 @@ __all__ = [
     "UploadError",
     "allowed_extensions",
     "delete_stored",
+    "format_size",
     "open_stored",
     "path_for",
     "sanitize_filename",
     "save_image",
+    "save_thumbnail",
     "save_upload",
     "send_stored",
 ]
@@ -155,7 +157,8 @@ def allowed_extensions(kinds: Iterable[str]) -> frozenset[str]:
     return frozenset(exts)
 
 
-def _format_size(size: int) -> str:
+def format_size(size: int) -> str:
+    """« 2,5 Mo »: a size as French readers write it."""
     for unit, factor in (("Go", 1024**3), ("Mo", 1024**2), ("Ko", 1024)):
         if size >= factor:
             value = size / factor
@@ -293,7 +296,7 @@ def _receive(file_storage: FileStorage, allowed: frozenset[str]) -> tuple[Path, 
 
     max_bytes = int(current_app.config["MAX_UPLOAD_BYTES"])
     too_big = UploadError(
-        _("Le fichier dépasse la taille maximale de %(size)s.", size=_format_size(max_bytes))
+        _("Le fichier dépasse la taille maximale de %(size)s.", size=format_size(max_bytes))
     )
     if len(head) > max_bytes:
         raise too_big
@@ -393,6 +396,26 @@ def save_image(file_storage: FileStorage, max_side: int = 1024) -> StoredFile:
         content_type=content_type,
         size=path.stat().st_size,
     )
+
+
+def save_thumbnail(key: str, max_side: int = 480) -> StoredFile:
+    """A smaller copy of an image already stored by :func:`save_image` (same format, no metadata)."""
+    source = path_for(key)
+    ext = _extension(source.name)
+    key_out, path = _new_key(ext)
+    try:
+        with Image.open(source) as img:
+            img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+            img.info = {}
+            if ext == "png":
+                img.save(path, "PNG", optimize=True)
+            else:
+                img.convert("RGB").save(path, "JPEG", quality=80, optimize=True, progressive=True)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return StoredFile(key=key_out, original_name=source.name, content_type=_content_type_for(key_out),
+                      size=path.stat().st_size)
 
 
 def _content_type_for(key: str) -> str:

@@ -30,11 +30,13 @@ def page_url(page: int) -> str:
 def init_templating(app: Flask) -> None:
     from intranet.core.mail import format_context
     from intranet.core.markup import excerpt, render_markdown
+    from intranet.core.storage import format_size
 
     app.jinja_env.globals.update(can=can, nav_entries=nav_entries, page_url=page_url,
                                  format_notification=lambda template, ctx: format_context(template, ctx or {}))
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["excerpt"] = excerpt
+    app.jinja_env.filters["filesize"] = format_size
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 
-from intranet.core.plugins import GroupTab, NavEntry, Permission, Plugin
+from intranet.core.plugins import ActivityType, GroupTab, NavEntry, Permission, Plugin
 from intranet.groups.notifications import KINDS, TYPES, connect_receivers
 from intranet.groups.profile import groups_section
 from intranet.groups.services import GROUP_PRINCIPAL
@@ -25,6 +25,8 @@ plugin = Plugin(
         GroupTab("groups.settings", _l("Paramètres"), "groups.settings", order=900),
     ),
     audience_principals=(GROUP_PRINCIPAL,),
+    # Shown in the feed when the feed plugin is enabled (through core.signals.activity_published).
+    activity_types=(ActivityType("groups.created", _l("Nouveau groupe"), "groups/_activity.html", icon="people"),),
     notification_types=TYPES,
     notifiable_kinds=KINDS,
     setup=connect_receivers,

@@ -9,7 +9,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from intranet.core.audiences import AudienceEntry, Principal
+from intranet.core import signals as core_signals
+from intranet.core.markup import excerpt
 from intranet.core.models import User
+from intranet.core.plugins import current_registry
 from intranet.core.textfold import contains, fold, fold_sql
 from intranet.core.timeutil import utcnow
 from intranet.extensions import db
@@ -157,7 +160,19 @@ def create_group(user: User, name: str, description: str = "", visibility: str =
     db.session.flush()
     db.session.add(Membership(group_id=group.id, user_id=user.id, role="owner"))
     db.session.flush()
+    announce_group(group, user)
     return group
+
+
+def announce_group(group: Group, actor: User | None) -> None:
+    """The feed's « Nouveau groupe » item: shown to the whole network for a public or private group
+    (their existence is public), withdrawn when the group becomes secret."""
+    if group.visibility == "secret":
+        core_signals.activity_withdrawn.send(None, key="groups.created", object_id=group.id)
+        return
+    core_signals.activity_published.send(
+        None, key="groups.created", object_id=group.id, audience_targets=[("network", 0)], actor=actor,
+        data={"title": group.name, "excerpt": excerpt(group.description, 200), "visibility": group.visibility})
 
 
 def update_group(group: Group, name: str, description: str, visibility: str, join_policy: str) -> Group:
@@ -166,6 +181,7 @@ def update_group(group: Group, name: str, description: str, visibility: str, joi
     group.visibility = visibility
     group.join_policy = join_policy
     db.session.flush()
+    announce_group(group, None)
     return group
 
 
@@ -308,3 +324,34 @@ def respond(user: User, req: GroupRequest, accept: bool) -> None:
     else:
         req.status = "refused"
     db.session.flush()
+
+
+# -- the group page's tabs ------------------------------------------------------------------
+
+def _tabs(group: Group):
+    registry = current_registry()
+    tabs = []
+    for tab in registry.group_tabs:
+        if tab.key == "groups.settings" and not can_manage(current_user, group):
+            continue
+        if tab.key not in ("groups.about", "groups.settings") and not can_see_content(current_user, group):
+            continue
+        tabs.append(tab)
+    return tabs
+
+
+def render_group_page(template: str, group: Group, active: str, **context):
+    """Render a tab of the group page. Plugins that add a tab (``GroupTab``) call it; it lives here,
+    not in the views, because plugins may use the services of a plugin they require, never its views."""
+    from flask import render_template
+    from flask_wtf import FlaskForm
+
+    from intranet.core.notifications import is_group_muted
+
+    m = membership(group, current_user)
+    return render_template(template, group=group, tabs=_tabs(group), active=active, membership=m,
+                           muted=m is not None and is_group_muted(current_user.id, group.id),
+                           can_manage=can_manage(current_user, group),
+                           can_see_content=can_see_content(current_user, group),
+                           pending_request=None if m else pending(group, current_user),
+                           action_form=FlaskForm(), **context)

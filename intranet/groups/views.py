@@ -14,7 +14,7 @@ from flask_wtf import FlaskForm
 
 from intranet.core.audit import audit
 from intranet.core.models import User
-from intranet.core.notifications import is_group_muted, set_group_muted
+from intranet.core.notifications import set_group_muted
 from intranet.core.permissions import require
 from intranet.core.security import safe_redirect_target
 from intranet.core.storage import UploadError, delete_stored, save_image, send_stored
@@ -23,7 +23,7 @@ from intranet.extensions import db
 from intranet.groups import services
 from intranet.groups.forms import GroupForm, InviteMemberForm
 from intranet.groups.models import Group, GroupRequest, Membership
-from intranet.groups.services import GroupError
+from intranet.groups.services import GroupError, render_group_page
 
 bp = Blueprint("groups", __name__)
 
@@ -33,29 +33,6 @@ def _group_or_404(group_id: int) -> Group:
     if group is None or not services.can_see_group(current_user, group):
         abort(404)  # a secret group does not exist for a non-member
     return group
-
-
-def _tabs(group: Group):
-    registry = current_app.extensions["intranet_registry"]
-    tabs = []
-    for tab in registry.group_tabs:
-        if tab.key == "groups.settings" and not services.can_manage(current_user, group):
-            continue
-        if tab.key not in ("groups.about", "groups.settings") and not services.can_see_content(current_user, group):
-            continue
-        tabs.append(tab)
-    return tabs
-
-
-def render_group_page(template: str, group: Group, active: str, **context):
-    """Render a tab of the group page (plugins call this for their own tabs)."""
-    m = services.membership(group, current_user)
-    return render_template(template, group=group, tabs=_tabs(group), active=active, membership=m,
-                           muted=m is not None and is_group_muted(current_user.id, group.id),
-                           can_manage=services.can_manage(current_user, group),
-                           can_see_content=services.can_see_content(current_user, group),
-                           pending_request=None if m else services.pending(group, current_user),
-                           action_form=FlaskForm(), **context)
 
 
 def _member_counts(ids) -> dict[int, int]:

@@ -88,3 +88,136 @@ document.querySelectorAll("[data-audience-picker]").forEach(function (box) {
     }, 200);
   });
 });
+
+// ---- Feed ------------------------------------------------------------------------------------
+
+// « Voir plus »: fetch the next page of the feed and append it, without reloading the page.
+document.addEventListener("click", function (event) {
+  var link = event.target.closest && event.target.closest("a[data-feed-more]");
+  if (!link) { return; }
+  event.preventDefault();
+  var box = link.closest("[data-feed-more-box]");
+  link.classList.add("disabled");
+  link.setAttribute("aria-busy", "true");
+  var url = new URL(link.href, window.location.href);
+  url.searchParams.set("fragment", "1");
+  fetch(url, {credentials: "same-origin"})
+    .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.text(); })
+    .then(function (html) {
+      var tpl = document.createElement("template");
+      tpl.innerHTML = html;
+      var first = tpl.content.querySelector("article");
+      box.replaceWith(tpl.content);
+      if (first) { var target = document.getElementById(first.id); if (target) { target.setAttribute("tabindex", "-1"); target.focus({preventScroll: true}); } }
+    })
+    .catch(function () { window.location.href = link.href; });
+});
+
+// « J'aime » without reloading: the form still works alone.
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (!form.hasAttribute || !form.hasAttribute("data-like")) { return; }
+  event.preventDefault();
+  fetch(form.action, {method: "POST", body: new FormData(form), credentials: "same-origin",
+                      headers: {"Accept": "application/json"}})
+    .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+    .then(function (data) {
+      var button = form.querySelector("button");
+      button.classList.toggle("btn-primary", data.liked);
+      button.classList.toggle("btn-outline-primary", !data.liked);
+      button.setAttribute("aria-pressed", data.liked ? "true" : "false");
+      form.querySelector("[data-like-label]").textContent = data.label;
+      var count = form.parentElement.querySelector("[data-like-count]");
+      if (count) { count.textContent = count.textContent.replace(/^\d+/, String(data.count)); }
+    })
+    .catch(function () { form.submit(); });
+});
+
+// A file larger than the limit is refused before it is sent (the server checks it again).
+document.addEventListener("change", function (event) {
+  var input = event.target;
+  if (!input.matches || !input.matches("input[type=file][data-max-bytes]")) { return; }
+  var max = parseInt(input.dataset.maxBytes, 10);
+  var big = Array.prototype.filter.call(input.files, function (f) { return f.size > max; });
+  input.setCustomValidity(big.length ? big[0].name + " : " + input.dataset.tooBig : "");
+  input.reportValidity();
+});
+
+// @mentions: suggestions from the directory while typing « @Mar… » in a textarea[data-mentions].
+(function () {
+  var menu = null, timer = null;
+  function close() { if (menu) { menu.remove(); menu = null; } }
+  function wordAt(area) {
+    var before = area.value.slice(0, area.selectionStart);
+    var m = /(^|[^\w@])@([\w'’-]{2,}(?: [\w'’-]*)?)$/.exec(before);
+    return m ? {start: before.length - m[2].length - 1, q: m[2]} : null;
+  }
+  document.addEventListener("input", function (event) {
+    var area = event.target;
+    if (!area.matches || !area.matches("textarea[data-mentions]")) { return; }
+    clearTimeout(timer);
+    var at = wordAt(area);
+    if (!at) { close(); return; }
+    timer = setTimeout(function () {
+      fetch("/audiences/recherche?kind=user&q=" + encodeURIComponent(at.q), {credentials: "same-origin"})
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          close();
+          if (!data.results.length) { return; }
+          menu = document.createElement("ul");
+          menu.className = "list-group mention-menu shadow-sm";
+          menu.setAttribute("role", "listbox");
+          data.results.forEach(function (item) {
+            var li = document.createElement("li");
+            var b = document.createElement("button");
+            b.type = "button";
+            b.className = "list-group-item list-group-item-action py-1";
+            b.setAttribute("role", "option");
+            b.textContent = item.label + " — " + item.detail;
+            b.addEventListener("click", function () {
+              var end = area.selectionStart;
+              area.value = area.value.slice(0, at.start) + "@" + item.label + " " + area.value.slice(end);
+              var pos = at.start + item.label.length + 2;
+              area.focus();
+              area.setSelectionRange(pos, pos);
+              close();
+            });
+            li.appendChild(b);
+            menu.appendChild(li);
+          });
+          area.insertAdjacentElement("afterend", menu);
+        });
+    }, 200);
+  });
+  document.addEventListener("keydown", function (event) { if (event.key === "Escape") { close(); } });
+})();
+
+// Lightbox: images of a post open over the page; arrows and Escape work.
+(function () {
+  var box = document.querySelector("[data-lightbox-box]");
+  if (!box) { return; }
+  var img = box.querySelector("[data-lightbox-img]");
+  var list = [], index = 0, opener = null;
+  function show(i) { index = (i + list.length) % list.length; img.src = list[index].dataset.lightbox; img.alt = list[index].title; }
+  function close() { box.classList.add("d-none"); img.removeAttribute("src"); if (opener) { opener.focus(); } }
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-lightbox]");
+    if (!link) { return; }
+    event.preventDefault();
+    opener = link;
+    list = Array.prototype.slice.call(link.closest("[data-lightbox-group]").querySelectorAll("a[data-lightbox]"));
+    show(list.indexOf(link));
+    box.classList.remove("d-none");
+    box.focus();
+  });
+  box.querySelector("[data-lightbox-close]").addEventListener("click", close);
+  box.querySelector("[data-lightbox-prev]").addEventListener("click", function () { show(index - 1); });
+  box.querySelector("[data-lightbox-next]").addEventListener("click", function () { show(index + 1); });
+  box.addEventListener("click", function (event) { if (event.target === box) { close(); } });
+  document.addEventListener("keydown", function (event) {
+    if (box.classList.contains("d-none")) { return; }
+    if (event.key === "Escape") { close(); }
+    if (event.key === "ArrowLeft") { show(index - 1); }
+    if (event.key === "ArrowRight") { show(index + 1); }
+  });
+})();

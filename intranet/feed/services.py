@@ -1,0 +1,478 @@
+"""Rules and changes of the feed. Services flush and notify; the view commits.
+
+Who sees a post is the core sharing model (``visible_to`` / ``can_view``) plus one rule of the
+feed: a post hidden by the moderation is seen only by its author and by who may moderate it.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import SimpleNamespace
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
+
+from intranet.core.audiences import Audience, audience_viewers, can_view, get_audience, visible_to
+from intranet.core.models import User
+from intranet.core.notifications import notify
+from intranet.core.storage import StoredFile
+from intranet.core.timeutil import utcnow
+from intranet.extensions import db
+from intranet.feed.mentions import mentioned_users, render_with_mentions
+from intranet.feed.models import MAX_BODY, MAX_COMMENT, Attachment, Comment, Like, Mention, Post
+from intranet.groups.models import Group, Membership
+from intranet.groups.services import can_manage, can_see_content, my_group_ids
+
+PAGE_SIZE = 20
+MAX_ATTACHMENTS = 10
+LATEST_COMMENTS = 3
+FILTERS = ("tout", "organisation", "groupes", "mentions", "fichiers")
+
+
+class FeedError(ValueError):
+    """A French message for the person who asked."""
+
+
+# -- rules ------------------------------------------------------------------------------------
+
+def _group_of(post: Post) -> Group | None:
+    return db.session.get(Group, post.group_id) if post.group_id else None
+
+
+def can_moderate(user, post: Post) -> bool:
+    """Pin, hide: the network's animateurs and admins; a group's managers for the group's posts."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_animateur:
+        return True
+    group = _group_of(post)
+    return group is not None and can_manage(user, group)
+
+
+def can_see(user, post: Post) -> bool:
+    if not can_view(user, post):
+        return False
+    if post.hidden_at is not None and post.author_id != user.id and not can_moderate(user, post):
+        return False
+    group = _group_of(post)
+    return group is None or can_see_content(user, group)
+
+
+def can_edit(user, obj: Post | Comment) -> bool:
+    if isinstance(obj, Post) and obj.is_activity:
+        return False
+    return obj.author_id is not None and obj.author_id == user.id
+
+
+def can_delete(user, obj: Post | Comment) -> bool:
+    if isinstance(obj, Post) and obj.is_activity:
+        return user.is_admin
+    return (obj.author_id is not None and obj.author_id == user.id) or user.is_admin
+
+
+def visible_posts(user) -> sa.Select:
+    """Every post ``user`` may see, as a SELECT (the lists add their filters and order)."""
+    query = visible_to(user, sa.select(Post), Post)
+    if user.is_animateur:
+        return query
+    managed = sa.select(Membership.group_id).where(Membership.user_id == user.id,
+                                                   Membership.role.in_(("owner", "admin")))
+    return query.where(sa.or_(Post.hidden_at.is_(None), (Post.author_id + 0) == user.id,
+                              Post.group_id.in_(managed)))
+
+
+# -- mentions ---------------------------------------------------------------------------------
+
+def unseen_mentions(author: User, text: str, audience: Audience, group: Group | None = None) -> list[User]:
+    """Mentioned people who will not see the post (they would not be notified): the author is told
+    before publishing."""
+    draft = SimpleNamespace(audience=audience, author_id=author.id)
+    out = []
+    for user in mentioned_users(text):
+        if user.id == author.id:
+            continue
+        if not can_view(user, draft) or (group is not None and not can_see_content(user, group)):
+            out.append(user)
+    return out
+
+
+def _record_mentions(post: Post, users: list[User]) -> None:
+    if not users:
+        return
+    known = set(db.session.scalars(sa.select(Mention.user_id).where(
+        Mention.post_id == post.id, Mention.user_id.in_([u.id for u in users]))))
+    for user in users:
+        if user.id not in known:
+            db.session.add(Mention(post_id=post.id, user_id=user.id))
+            known.add(user.id)
+    db.session.flush()
+
+
+# -- posts ------------------------------------------------------------------------------------
+
+@dataclass
+class Upload:
+    """A file already checked and stored by the core storage."""
+
+    stored: StoredFile
+    is_image: bool
+    thumb: StoredFile | None = None
+
+
+def _check_text(text: str, limit: int, what: str) -> str:
+    text = (text or "").strip()
+    if len(text) > limit:
+        raise FeedError(_("Le %(what)s est trop long (%(limit)s caractères au plus).", what=what,
+                          limit=f"{limit:,}".replace(",", "\u202f")))
+    return text
+
+
+def create_post(author: User, body: str, audience: Audience, group: Group | None = None,
+                uploads: list[Upload] | None = None) -> Post:
+    uploads = uploads or []
+    body = _check_text(body, MAX_BODY, _("message"))
+    if not body and not uploads:
+        raise FeedError(_("Écrivez un message ou joignez un fichier."))
+    if len(uploads) > MAX_ATTACHMENTS:
+        raise FeedError(_("%(n)s fichiers au plus par publication.", n=MAX_ATTACHMENTS))
+    if group is not None:
+        if not can_see_content(author, group) or not (author.is_animateur or
+                                                        db.session.get(Membership, (group.id, author.id))):
+            raise FeedError(_("Seuls les membres du groupe peuvent y publier."))
+        audience = get_audience([("group", group.id)])
+    post = Post(author_id=author.id, audience_id=audience.id, audience=audience,
+                group_id=group.id if group else None, body=body,
+                body_html=render_with_mentions(body), has_attachments=bool(uploads))
+    post.attachments = [Attachment(is_image=u.is_image, key=u.stored.key, thumb_key=u.thumb.key if u.thumb else None,
+                                   name=u.stored.original_name, content_type=u.stored.content_type,
+                                   size=u.stored.size, position=i) for i, u in enumerate(uploads)]
+    db.session.add(post)
+    db.session.flush()
+    mentioned = mentioned_users(body)
+    _record_mentions(post, mentioned)
+    # Mentions first: someone both mentioned and in the audience hears once, of the mention.
+    notify("feed.mention", [u.id for u in mentioned], author, post)
+    if group is not None:
+        members = sa.select(Membership.user_id).where(Membership.group_id == group.id)
+        notify("feed.group_post", members, author, post, group=group.name)
+    else:
+        from intranet.core.audiences import audience_recipients
+
+        notify("feed.new_post", audience_recipients(audience), author, post)
+    return post
+
+
+def update_post(user: User, post: Post, body: str, removed_attachment_ids: set[int] = frozenset()) -> list[str]:
+    """Edit the text (and drop attachments). Returns the storage keys to delete after the commit."""
+    body = _check_text(body, MAX_BODY, _("message"))
+    keep = [a for a in post.attachments if a.id not in removed_attachment_ids]
+    if not body and not keep:
+        raise FeedError(_("Écrivez un message ou joignez un fichier."))
+    gone = [a for a in post.attachments if a.id in removed_attachment_ids]
+    keys = [k for a in gone for k in (a.key, a.thumb_key) if k]
+    before = {u.id for u in mentioned_users(post.body)}
+    post.attachments = keep
+    post.has_attachments = bool(keep)
+    post.body = body
+    post.body_html = render_with_mentions(body)
+    post.edited_at = utcnow()
+    db.session.flush()
+    mentioned = mentioned_users(body)
+    _record_mentions(post, mentioned)
+    notify("feed.mention", [u.id for u in mentioned if u.id not in before], user, post)
+    return keys
+
+
+def stored_keys(post: Post) -> list[str]:
+    return [k for a in post.attachments for k in (a.key, a.thumb_key) if k]
+
+
+def delete_post(post: Post) -> list[str]:
+    keys = stored_keys(post)
+    db.session.delete(post)
+    db.session.flush()
+    return keys
+
+
+def set_pinned(post: Post, pinned: bool) -> None:
+    post.pinned_at = utcnow() if pinned else None
+    db.session.flush()
+
+
+def hide_post(moderator: User, post: Post, reason: str) -> None:
+    reason = (reason or "").strip()
+    if not reason:
+        raise FeedError(_("Indiquez la raison : l'auteur la recevra."))
+    if len(reason) > 500:
+        raise FeedError(_("La raison est trop longue (500 caractères au plus)."))
+    post.hidden_at = utcnow()
+    post.hidden_reason = reason
+    post.hidden_by_id = moderator.id
+    db.session.flush()
+    if post.author_id:
+        notify("feed.post_hidden", [post.author_id], moderator, post, reason=reason)
+
+
+def unhide_post(post: Post) -> None:
+    post.hidden_at = None
+    post.hidden_reason = ""
+    post.hidden_by_id = None
+    db.session.flush()
+
+
+def toggle_like(user: User, post: Post) -> bool:
+    """Like or unlike; returns whether ``user`` now likes the post."""
+    like = db.session.get(Like, (post.id, user.id))
+    if like is not None:
+        db.session.delete(like)
+        db.session.execute(sa.update(Post).where(Post.id == post.id).values(like_count=Post.like_count - 1))
+        db.session.flush()
+        db.session.refresh(post, ["like_count"])
+        return False
+    try:
+        with db.session.begin_nested():
+            db.session.add(Like(post_id=post.id, user_id=user.id))
+    except sa.exc.IntegrityError:  # a double click that arrived twice
+        return True
+    db.session.execute(sa.update(Post).where(Post.id == post.id).values(like_count=Post.like_count + 1))
+    db.session.flush()
+    db.session.refresh(post, ["like_count"])
+    if post.author_id:
+        notify("feed.like", [post.author_id], user, post)
+    return True
+
+
+# -- comments ---------------------------------------------------------------------------------
+
+def add_comment(author: User, post: Post, body: str, parent: Comment | None = None) -> Comment:
+    body = _check_text(body, MAX_COMMENT, _("commentaire"))
+    if not body:
+        raise FeedError(_("Le commentaire est vide."))
+    if post.hidden_at is not None:
+        raise FeedError(_("Cette publication est masquée : on ne peut plus la commenter."))
+    if parent is not None:
+        if parent.post_id != post.id:
+            raise FeedError(_("Ce commentaire n'existe pas."))
+        if parent.parent_id is not None:  # one level of replies
+            parent = db.session.get(Comment, parent.parent_id)
+    comment = Comment(post_id=post.id, parent_id=parent.id if parent else None, author_id=author.id,
+                      body=body, body_html=render_with_mentions(body))
+    db.session.add(comment)
+    db.session.execute(sa.update(Post).where(Post.id == post.id).values(comment_count=Post.comment_count + 1))
+    db.session.flush()
+    mentioned = mentioned_users(body)
+    _record_mentions(post, mentioned)
+    url = _comment_url(post, comment)
+    notify("feed.mention", [u.id for u in mentioned], author, post, url=url)
+    if parent is not None and parent.author_id and not parent.is_deleted:
+        notify("feed.reply", [parent.author_id], author, post, url=url)
+    if post.author_id:
+        notify("feed.comment", [post.author_id], author, post, url=url)
+    return comment
+
+
+def _comment_url(post: Post, comment: Comment) -> str:
+    from intranet.feed.notifications import post_url
+
+    return f"{post_url(post)}#commentaire-{comment.id}"
+
+
+def update_comment(user: User, comment: Comment, body: str) -> None:
+    body = _check_text(body, MAX_COMMENT, _("commentaire"))
+    if not body:
+        raise FeedError(_("Le commentaire est vide."))
+    before = {u.id for u in mentioned_users(comment.body)}
+    comment.body = body
+    comment.body_html = render_with_mentions(body)
+    comment.edited_at = utcnow()
+    db.session.flush()
+    post = db.session.get(Post, comment.post_id)
+    mentioned = mentioned_users(body)
+    _record_mentions(post, mentioned)
+    notify("feed.mention", [u.id for u in mentioned if u.id not in before], user, post,
+           url=_comment_url(post, comment))
+
+
+def delete_comment(comment: Comment) -> None:
+    """A comment with replies stays as « Commentaire supprimé »; otherwise it goes."""
+    has_replies = db.session.scalar(sa.select(sa.func.count(Comment.id)).where(
+        Comment.parent_id == comment.id, Comment.is_deleted.is_(False)))
+    if has_replies:
+        comment.is_deleted = True
+        comment.body = ""
+        comment.body_html = ""
+    else:
+        parent_id = comment.parent_id
+        db.session.delete(comment)
+        db.session.flush()
+        if parent_id:  # a deleted parent whose last reply just went can go too
+            parent = db.session.get(Comment, parent_id)
+            if parent is not None and parent.is_deleted and not db.session.scalar(
+                    sa.select(sa.func.count(Comment.id)).where(Comment.parent_id == parent.id)):
+                db.session.delete(parent)
+    db.session.flush()
+    _recount_comments(comment.post_id)
+
+
+def _recount_comments(post_id: int) -> None:
+    count = sa.select(sa.func.count(Comment.id)).where(Comment.post_id == post_id, Comment.is_deleted.is_(False))
+    db.session.execute(sa.update(Post).where(Post.id == post_id).values(comment_count=count.scalar_subquery()))
+    db.session.flush()
+
+
+# -- activity items from other plugins ------------------------------------------------------
+
+def publish_activity(key: str, object_id: int, audience: Audience, actor: User | None, data: dict,
+                     group_id: int | None = None) -> Post:
+    """Create or update the feed item of another plugin's object (idempotent)."""
+    post = db.session.scalar(sa.select(Post).where(Post.activity_key == key, Post.object_id == object_id))
+    if post is None:
+        post = Post(activity_key=key, object_id=object_id, author_id=getattr(actor, "id", None))
+        db.session.add(post)
+    post.audience_id = audience.id
+    post.audience = audience
+    post.group_id = group_id
+    post.data = dict(data)
+    db.session.flush()
+    return post
+
+
+def withdraw_activity(key: str, object_id: int) -> None:
+    db.session.execute(sa.delete(Post).where(Post.activity_key == key, Post.object_id == object_id))
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+def encode_cursor(post: Post) -> str:
+    raw = f"{post.created_at.isoformat()}|{post.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(value: str | None) -> tuple[datetime, int] | None:
+    """The position after which a page starts; ``None`` for a missing or unreadable cursor."""
+    if not value or len(value) > 100:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+        stamp, _sep, ident = raw.partition("|")
+        when = datetime.fromisoformat(stamp)
+        return when, int(ident)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+@dataclass
+class FeedPage:
+    pinned: list[Post] = field(default_factory=list)
+    posts: list[Post] = field(default_factory=list)
+    next_cursor: str | None = None
+    comments: dict[int, list[Comment]] = field(default_factory=dict)
+    liked: set[int] = field(default_factory=set)
+    groups: dict[int, Group] = field(default_factory=dict)
+
+    @property
+    def items(self) -> list[Post]:
+        return self.pinned + self.posts
+
+
+def _filtered(user: User, query: sa.Select, filter_: str) -> sa.Select:
+    if filter_ == "organisation":
+        colleagues = sa.select(User.id).where(User.organization_id == user.organization_id)
+        query = query.where(Post.author_id.in_(colleagues))
+    elif filter_ == "groupes":
+        query = query.where(Post.group_id.in_(my_group_ids(user)))
+    elif filter_ == "mentions":
+        query = query.where(Post.id.in_(sa.select(Mention.post_id).where(Mention.user_id == user.id)))
+    elif filter_ == "fichiers":
+        query = query.where(Post.has_attachments.is_(True))
+    return query
+
+
+def _loaded(query: sa.Select) -> sa.Select:
+    return query.options(selectinload(Post.author), selectinload(Post.attachments))
+
+
+def feed_page(user: User, filter_: str = "tout", group: Group | None = None, cursor: str | None = None,
+              limit: int = PAGE_SIZE) -> FeedPage:
+    """One page of the feed with everything its items show, in a bounded number of queries."""
+    page = FeedPage()
+    base = _filtered(user, visible_posts(user), filter_)
+    pin_scope = None
+    if filter_ == "tout":
+        pin_scope = Post.group_id == group.id if group is not None else Post.group_id.is_(None)
+    if group is not None:
+        base = base.where(Post.group_id == group.id)
+    position = decode_cursor(cursor)
+    if pin_scope is not None:
+        if position is None:
+            page.pinned = list(db.session.scalars(_loaded(base.where(pin_scope, Post.pinned_at.is_not(None)))
+                                                  .order_by(Post.pinned_at.desc()).limit(5)))
+        # Pinned posts are shown on top, not again in the stream.
+        base = base.where(sa.or_(Post.pinned_at.is_(None), sa.not_(pin_scope)))
+    if position is not None:
+        when, ident = position
+        base = base.where(sa.or_(Post.created_at < when, sa.and_(Post.created_at == when, Post.id < ident)))
+    rows = list(db.session.scalars(_loaded(base).order_by(Post.created_at.desc(), Post.id.desc()).limit(limit + 1)))
+    if len(rows) > limit:
+        rows = rows[:limit]
+        page.next_cursor = encode_cursor(rows[-1])
+    page.posts = rows
+    _load_extras(user, page)
+    return page
+
+
+def _load_extras(user: User, page: FeedPage) -> None:
+    ids = [p.id for p in page.items]
+    if not ids:
+        return
+    # The 3 latest top-level comments of each post, with their authors, in one query.
+    ranked = (sa.select(Comment.id, sa.func.row_number().over(
+        partition_by=Comment.post_id, order_by=(Comment.created_at.desc(), Comment.id.desc())).label("rank"))
+        .where(Comment.post_id.in_(ids), Comment.parent_id.is_(None)).subquery())
+    latest = db.session.scalars(sa.select(Comment).join(ranked, ranked.c.id == Comment.id)
+                                .where(ranked.c.rank <= LATEST_COMMENTS)
+                                .options(selectinload(Comment.author))
+                                .order_by(Comment.post_id, Comment.created_at, Comment.id)).all()
+    for c in latest:
+        page.comments.setdefault(c.post_id, []).append(c)
+    page.liked = liked_ids(user, ids)
+    group_ids = {p.group_id for p in page.items if p.group_id}
+    if group_ids:
+        page.groups = {g.id: g for g in db.session.scalars(sa.select(Group).where(Group.id.in_(group_ids)))}
+
+
+def thread(post: Post) -> list[tuple[Comment, list[Comment]]]:
+    """A post's comments, each top comment with its replies, oldest first."""
+    comments = db.session.scalars(sa.select(Comment).where(Comment.post_id == post.id)
+                                  .options(selectinload(Comment.author))
+                                  .order_by(Comment.created_at, Comment.id)).all()
+    replies: dict[int, list[Comment]] = {}
+    for c in comments:
+        if c.parent_id:
+            replies.setdefault(c.parent_id, []).append(c)
+    return [(c, replies.get(c.id, [])) for c in comments if c.parent_id is None]
+
+
+def liked_ids(user: User, post_ids: list[int]) -> set[int]:
+    return set(db.session.scalars(sa.select(Like.post_id).where(Like.user_id == user.id, Like.post_id.in_(post_ids))))
+
+
+def likers(post: Post) -> sa.Select:
+    return (sa.select(User).join(Like, Like.user_id == User.id).where(Like.post_id == post.id)
+            .order_by(Like.created_at.desc()))
+
+
+def latest_for_widget(user: User, limit: int = 5) -> list[Post]:
+    return list(db.session.scalars(visible_posts(user).options(selectinload(Post.author))
+                                   .order_by(Post.created_at.desc(), Post.id.desc()).limit(limit)))
+
+
+def viewers_condition(post: Post) -> sa.ColumnElement:
+    """SQL on ``User``: who may see ``post`` (for the notification bus)."""
+    cond = audience_viewers(post)
+    if post.hidden_at is not None:
+        cond = sa.or_(User.id == post.author_id, User.role.in_(("admin", "animateur")))
+    return cond
