@@ -6,6 +6,7 @@ from intranet.core.plugins import GroupTab, NavEntry, Plugin, Widget
 from intranet.feed import widgets
 from intranet.feed.demo import load_demo
 from intranet.feed.notifications import KINDS, TYPES, connect_receivers
+from intranet.feed.profile import posts_section
 from intranet.feed.views import bp
 
 plugin = Plugin(
@@ -17,6 +18,7 @@ plugin = Plugin(
     nav=(NavEntry(_l("Fil"), "feed.index", order=10, icon="chat-square-text"),),
     group_tabs=(GroupTab("feed.group", _l("Fil"), "feed.group_feed", order=10),),
     widgets=(Widget("feed.latest", _l("Derniers messages du fil"), widgets.latest_posts, order=3),),
+    profile_sections=(posts_section,),
     notification_types=TYPES,
     notifiable_kinds=KINDS,
     setup=connect_receivers,

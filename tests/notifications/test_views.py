@@ -204,7 +204,7 @@ def preference_form(choices: dict[str, tuple[bool, bool]] | None = None, frequen
     return data
 
 
-def test_preferences_page_shows_every_type_all_on_by_default(app, world, as_):
+def test_preferences_page_shows_every_type_with_its_default_channels(app, world, as_):
     c = as_(world["reader"])
     resp = c.get("/notifications/preferences")
     assert resp.status_code == 200
@@ -214,7 +214,10 @@ def test_preferences_page_shows_every_type_all_on_by_default(app, world, as_):
     for nt in types():
         assert str(nt.label) in page
         for channel in ("web", "email"):
-            assert re.search(rf'name="{channel}-{re.escape(nt.key)}"[^>]*checked', html), (channel, nt.key)
+            # Every channel is on by default except where the type says otherwise (a like: no e-mail).
+            checked = re.search(rf'name="{channel}-{re.escape(nt.key)}"[^>]*checked', html) is not None
+            assert checked == (channel in nt.channels), (channel, nt.key)
+    assert sum("email" not in nt.channels for nt in types()) >= 1
     assert re.search(r'id="freq-immediate"[^>]*checked', html)
     assert "Groupes en sourdine" not in page
 
