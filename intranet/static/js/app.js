@@ -149,7 +149,8 @@ document.addEventListener("change", function (event) {
   function close() { if (menu) { menu.remove(); menu = null; } }
   function wordAt(area) {
     var before = area.value.slice(0, area.selectionStart);
-    var m = /(^|[^\w@])@([\w'’-]{2,}(?: [\w'’-]*)?)$/.exec(before);
+    // Unicode letters (\w is ASCII only in JS): « @Hélène », « @Zoé » must suggest too.
+    var m = /(^|[^\p{L}\p{M}\p{N}_@])@([\p{L}\p{M}\p{N}_'’-]{2,}(?: [\p{L}\p{M}\p{N}_'’-]*)?)$/u.exec(before);
     return m ? {start: before.length - m[2].length - 1, q: m[2]} : null;
   }
   document.addEventListener("input", function (event) {
@@ -165,10 +166,11 @@ document.addEventListener("change", function (event) {
           close();
           if (!data.results.length) { return; }
           menu = document.createElement("ul");
-          menu.className = "list-group mention-menu shadow-sm";
+          menu.className = "list-group list-unstyled mention-menu shadow-sm";
           menu.setAttribute("role", "listbox");
           data.results.forEach(function (item) {
             var li = document.createElement("li");
+            li.setAttribute("role", "none");
             var b = document.createElement("button");
             b.type = "button";
             b.className = "list-group-item list-group-item-action py-1";
@@ -186,6 +188,10 @@ document.addEventListener("change", function (event) {
             menu.appendChild(li);
           });
           area.insertAdjacentElement("afterend", menu);
+          // Right under the textarea: in a flex container (the composer card, a comment's row) the
+          // static position of an absolute box is the container's start, over the text being typed.
+          menu.style.top = (area.offsetTop + area.offsetHeight) + "px";
+          menu.style.left = area.offsetLeft + "px";
         });
     }, 200);
   });
