@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import sqlalchemy as sa
@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 from intranet.core.audiences import Audience, audience_viewers, can_view, get_audience, visible_to
 from intranet.core.models import User
 from intranet.core.notifications import notify
+from intranet.core.security import MAX_ID
 from intranet.core.storage import StoredFile
 from intranet.core.timeutil import utcnow
 from intranet.extensions import db
@@ -358,9 +359,10 @@ def decode_cursor(value: str | None) -> tuple[datetime, int] | None:
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
         stamp, _sep, ident = raw.partition("|")
-        when = datetime.fromisoformat(stamp)
-        return when, int(ident)
-    except (ValueError, UnicodeDecodeError):
+        when, position = datetime.fromisoformat(stamp), int(ident)
+        # A naive time or an id beyond a database integer would fail in the query (a 500).
+        return (when.astimezone(UTC), position) if when.tzinfo and 0 <= position <= MAX_ID else None
+    except (ValueError, UnicodeDecodeError, OverflowError):
         return None
 
 
