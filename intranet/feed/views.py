@@ -394,6 +394,12 @@ def thumbnail(attachment_id: int):
 
 
 @bp.app_template_global()
+def feed_activity_label(key: str) -> str:
+    activity = current_registry().activity_types.get(key)
+    return str(activity.label) if activity else ""
+
+
+@bp.app_template_global()
 def feed_activity_template(key: str) -> str | None:
     activity = current_registry().activity_types.get(key)
     return activity.template if activity else None

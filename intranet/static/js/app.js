@@ -195,7 +195,23 @@ document.addEventListener("change", function (event) {
         });
     }, 200);
   });
-  document.addEventListener("keydown", function (event) { if (event.key === "Escape") { close(); } });
+  // Keyboard: ↓ from the text goes to the suggestions, ↑/↓ move among them, Escape goes back.
+  document.addEventListener("keydown", function (event) {
+    if (!menu) { return; }
+    var buttons = Array.prototype.slice.call(menu.querySelectorAll("button"));
+    var index = buttons.indexOf(document.activeElement);
+    var area = menu.previousElementSibling;
+    if (event.key === "Escape") {
+      if (index !== -1 && area) { area.focus(); }
+      close();
+    } else if (event.key === "ArrowDown" && (index !== -1 || event.target === area)) {
+      event.preventDefault();
+      buttons[Math.min(index + 1, buttons.length - 1)].focus();
+    } else if (event.key === "ArrowUp" && index !== -1) {
+      event.preventDefault();
+      if (index === 0 && area) { area.focus(); } else { buttons[index - 1].focus(); }
+    }
+  });
 })();
 
 // Lightbox: images of a post open over the page; arrows and Escape work.
