@@ -359,7 +359,8 @@ def test_widget_lists_the_latest_visible_posts_with_the_new_badge(reader, make_u
     # The five latest items the reader may see, newest first: the « new group » item (the
     # existence of a private group is public), then the four recent posts; not the group's post.
     assert [int(i) for i, _ in links] == [new_group.id, *(p.id for p in reversed(recent))]
-    assert [html.unescape(t) for _, t in links] == ["Comité", *(f"Nouvelle récente {i}" for i in (3, 2, 1, 0))]
+    assert [html.unescape(t) for _, t in links] == ["Nouveau groupe : Comité",
+                                                    *(f"Nouvelle récente {i}" for i in (3, 2, 1, 0))]
     assert "Réservé au comité" not in widget and "Ancienne nouvelle" not in widget
     assert "Bruno Auteur" in widget and 'href="/feed/"' in widget
     # New since the last visit (8 hours ago): the three newest.
