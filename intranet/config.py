@@ -44,6 +44,9 @@ class Base:
     UPLOAD_DIR = str(INSTANCE / "uploads")
     # A whole form: a post may carry several files of MAX_UPLOAD_BYTES each.
     MAX_CONTENT_LENGTH = 110 * 1024 * 1024
+    # One text field (Werkzeug's default is 500 KB): large enough that an over-long description
+    # reaches the form's own French message (« trop longue ») instead of the 413 page.
+    MAX_FORM_MEMORY_SIZE = 8 * 1024 * 1024
     MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 
     # Password hashing: scrypt with N = 2**16 (OWASP 2023 minimum is 2**17 with r=8 p=1 for

@@ -15,6 +15,7 @@ from flask import current_app, has_request_context, url_for
 
 from intranet.core.markup import render_markdown
 from intranet.core.models import User
+from intranet.core.textfold import fold, fold_sql
 from intranet.extensions import db
 
 # An @ not glued to a word (so e-mail addresses are not mentions), then up to four words.
@@ -34,18 +35,16 @@ def find_mentions(text: str) -> list[tuple[int, int, User]]:
     if not matches:
         return []
     typed = {c for m in matches for c in _candidates(m.group(1))}
-    # The name as typed (what the autocomplete inserts), or in lower case (SQLite's lower() leaves
-    # accented capitals alone, hence both).
+    # Names compared without accents or case on both databases (« @emilie roux » is Émilie Roux).
     users: dict[str, User] = {}
     for user in db.session.scalars(sa.select(User).where(
-            User.is_active_account.is_(True),
-            sa.or_(User.name.in_(typed), sa.func.lower(User.name).in_({c.lower() for c in typed})))
+            User.is_active_account.is_(True), fold_sql(User.name).in_({fold(c) for c in typed}))
             .order_by(User.id)):
-        users.setdefault(user.name.casefold(), user)
+        users.setdefault(fold(user.name), user)
     found = []
     for m in matches:
         for cand in _candidates(m.group(1)):
-            user = users.get(cand.casefold())
+            user = users.get(fold(cand))
             if user is not None:
                 found.append((m.start(), m.start() + 1 + len(cand), user))
                 break

@@ -58,6 +58,8 @@ def can_see(user, post: Post) -> bool:
         return False
     if post.hidden_at is not None and post.author_id != user.id and not can_moderate(user, post):
         return False
+    if post.author_id is not None and post.author_id == user.id:
+        return True  # the author always sees their post, as in the lists (core rule)
     group = _group_of(post)
     return group is None or can_see_content(user, group)
 
@@ -212,6 +214,13 @@ def hide_post(moderator: User, post: Post, reason: str) -> None:
     post.hidden_at = utcnow()
     post.hidden_reason = reason
     post.hidden_by_id = moderator.id
+    # What people were told of it goes too (the title and excerpt are kept in the notification);
+    # pending e-mails are cancelled at send time, when access is checked again.
+    from intranet.core.notifications import Notification
+
+    db.session.execute(sa.delete(Notification).where(
+        Notification.object_kind == "feed.post", Notification.object_id == post.id,
+        Notification.user_id != (post.author_id or 0)))
     db.session.flush()
     if post.author_id:
         notify("feed.post_hidden", [post.author_id], moderator, post, reason=reason)
@@ -276,9 +285,14 @@ def add_comment(author: User, post: Post, body: str, parent: Comment | None = No
 
 
 def _comment_url(post: Post, comment: Comment) -> str:
+    from flask import current_app, has_request_context
+
     from intranet.feed.notifications import post_url
 
-    return f"{post_url(post)}#commentaire-{comment.id}"
+    if has_request_context():
+        return f"{post_url(post)}#commentaire-{comment.id}"
+    with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):  # worker, CLI
+        return f"{post_url(post)}#commentaire-{comment.id}"
 
 
 def update_comment(user: User, comment: Comment, body: str) -> None:

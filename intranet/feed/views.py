@@ -95,6 +95,7 @@ def group_feed(group_id: int):
 def _store_uploads(form: PostForm) -> list[Upload]:
     """Check and store every file of the form; on the first refused one, remove what was stored."""
     uploads: list[Upload] = []
+    fs = None
     try:
         for fs in form.images.data or []:
             if fs and fs.filename:
@@ -105,6 +106,7 @@ def _store_uploads(form: PostForm) -> list[Upload]:
             if fs and fs.filename:
                 uploads.append(Upload(save_upload(fs, ["document", "image"]), False))
         if len(uploads) > services.MAX_ATTACHMENTS:
+            fs = None  # the message is about the post, not one file
             raise UploadError(_("%(n)s fichiers au plus par publication.", n=services.MAX_ATTACHMENTS))
     except UploadError as exc:
         name = getattr(fs, "filename", "") or ""
