@@ -14,15 +14,8 @@ from intranet.feed.models import MAX_BODY, MAX_COMMENT
 TOO_LONG = _l("Ce texte est trop long (%(max)d caractères au plus).")
 
 
-def _without_nul(value):
-    """The text without NUL characters: nobody types them, and PostgreSQL cannot store them in a
-    text column (a post or comment holding one was a 500 there)."""
-    return value.replace("\x00", "") if isinstance(value, str) else value
-
-
 class PostForm(FlaskForm):
-    body = TextAreaField(_l("Votre message"), validators=[Length(max=MAX_BODY, message=TOO_LONG)],
-                         filters=[_without_nul])
+    body = TextAreaField(_l("Votre message"), validators=[Length(max=MAX_BODY, message=TOO_LONG)])
     images = MultipleFileField(_l("Images"))
     files = MultipleFileField(_l("Fichiers joints"))
     audience = AudienceField()
@@ -31,16 +24,13 @@ class PostForm(FlaskForm):
 
 
 class EditPostForm(FlaskForm):
-    body = TextAreaField(_l("Votre message"), validators=[Length(max=MAX_BODY, message=TOO_LONG)],
-                         filters=[_without_nul])
+    body = TextAreaField(_l("Votre message"), validators=[Length(max=MAX_BODY, message=TOO_LONG)])
 
 
 class CommentForm(FlaskForm):
-    body = TextAreaField(_l("Votre commentaire"), validators=[Length(max=MAX_COMMENT, message=TOO_LONG)],
-                         filters=[_without_nul])
+    body = TextAreaField(_l("Votre commentaire"), validators=[Length(max=MAX_COMMENT, message=TOO_LONG)])
     parent_id = HiddenField()
 
 
 class HideForm(FlaskForm):
-    reason = TextAreaField(_l("Raison (l'auteur la recevra)"), validators=[Length(max=500, message=TOO_LONG)],
-                           filters=[_without_nul])
+    reason = TextAreaField(_l("Raison (l'auteur la recevra)"), validators=[Length(max=500, message=TOO_LONG)])

@@ -8,8 +8,8 @@ from flask import current_app, has_request_context
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from intranet.core.audiences import AudienceEntry, Principal
 from intranet.core import signals as core_signals
+from intranet.core.audiences import AudienceEntry, Principal
 from intranet.core.markup import excerpt
 from intranet.core.models import User
 from intranet.core.plugins import current_registry
