@@ -213,7 +213,8 @@ def update_event(user: User, event: Event, data: EventData, audience: Audience) 
         _withdraw_from_feed(event)
         notify("events.to_validate", _animateurs(), user, event)
         outcome = "revalidate"
-    elif event.status == "changes_requested":
+    elif event.status in ("changes_requested", "refused") and not is_animateur(user):
+        # The proposer answered the agency's remarks: back in the queue.
         event.status = "pending"
         notify("events.to_validate", _animateurs(), user, event)
     elif event.status == "published":
