@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -25,6 +27,8 @@ from intranet.core.audience_field import AudienceField
 from intranet.core.forms import REQUIRED
 
 BAD_URL = _l("Adresse web invalide (elle commence par https://).")
+# WTForms' URL check accepts any scheme followed by "://", javascript:// included: only the web.
+WEB_ONLY = Regexp(r"^https?://", flags=re.IGNORECASE, message=BAD_URL)
 PRICE_CHOICES = [SelectChoice("", _l("Non précisé")), SelectChoice("free", _l("Gratuit")),
                  SelectChoice("amount", _l("Montant")), SelectChoice("text", _l("Texte libre"))]
 REPEAT_CHOICES = [SelectChoice("", _l("Ne se répète pas")), SelectChoice("weekly", _l("Chaque semaine")),
@@ -54,7 +58,7 @@ class EventForm(FlaskForm):
     exceptions = TextAreaField(_l("Dates exclues (une par ligne, JJ/MM/AAAA)"), validators=[Length(max=5000)])
     place = StringField(_l("Lieu (adresse)"), validators=[Length(max=300)])
     commune = StringField(_l("Commune"), validators=[Length(max=120)])
-    online_url = URLField(_l("Lien de la visioconférence"), validators=[Optional(), URL(message=BAD_URL),
+    online_url = URLField(_l("Lien de la visioconférence"), validators=[Optional(), URL(message=BAD_URL), WEB_ONLY,
                                                                         Length(max=500)])
     price_kind = RadioField(_l("Tarif"), choices=PRICE_CHOICES, default="")
     price_amount = DecimalField(_l("Montant (€)"), places=2, validators=[
@@ -62,7 +66,7 @@ class EventForm(FlaskForm):
     price_text = StringField(_l("Tarif (texte)"), validators=[Length(max=200)])
     organization_id = SelectField(_l("Organisateur"), coerce=int)
     contact = StringField(_l("Contact"), validators=[Length(max=300)])
-    registration_url = URLField(_l("Lien d'inscription"), validators=[Optional(), URL(message=BAD_URL),
+    registration_url = URLField(_l("Lien d'inscription"), validators=[Optional(), URL(message=BAD_URL), WEB_ONLY,
                                                                       Length(max=500)])
     capacity = IntegerField(_l("Nombre de places"), validators=[Optional(), NumberRange(1, 100_000,
                                                                  _l("Au moins une place."))])
