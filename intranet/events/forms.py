@@ -64,7 +64,8 @@ class EventForm(FlaskForm):
     price_amount = DecimalField(_l("Montant (€)"), places=2, validators=[
         Optional(), NumberRange(0, 100_000, _l("Montant invalide."))])
     price_text = StringField(_l("Tarif (texte)"), validators=[Length(max=200)])
-    organization_id = SelectField(_l("Organisateur"), coerce=int)
+    # No choice check here: the view answers 403 to an organization one may not propose for.
+    organization_id = SelectField(_l("Organisateur"), coerce=int, validate_choice=False)
     contact = StringField(_l("Contact"), validators=[Length(max=300)])
     registration_url = URLField(_l("Lien d'inscription"), validators=[Optional(), URL(message=BAD_URL), WEB_ONLY,
                                                                       Length(max=500)])

@@ -72,10 +72,11 @@ KINDS = (
 )
 
 
-def send_reminders() -> int:
+def send_reminders(now: datetime | None = None) -> int:
     """The day before: tell the participants (« Je participe », « Peut-être ») of tomorrow's
-    occurrences, once per occurrence. Runs every 15 minutes in the worker; sends after 8:00 Paris."""
-    now = utcnow()
+    occurrences, once per occurrence. Runs every 15 minutes in the worker; sends after 8:00 Paris.
+    ``now`` (aware) stands for the current time in tests."""
+    now = now or utcnow()
     paris_now = now.astimezone(PARIS)
     if paris_now.hour < 8:
         return 0
