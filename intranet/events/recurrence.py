@@ -60,9 +60,14 @@ def weekday_rule(start: date) -> str:
 
 
 def build_rule(freq: str, start: date, interval: int = 1, weekdays: list[str] | None = None,
-               until: date | None = None, count: int | None = None) -> str | None:
+               until: date | None = None, count: int | None = None, tz: str = "Europe/Paris",
+               all_day: bool = False) -> str | None:
     """An RRULE from the form's choices: "" (none), "weekly" (on weekdays) or "monthly" (on the
-    start's weekday of the month, e.g. every 2nd Tuesday)."""
+    start's weekday of the month, e.g. every 2nd Tuesday).
+
+    ``until`` is the last local day, included: a DATE for an all-day series (RFC 5545 wants the
+    type of DTSTART), else the UTC instant of that day's last second in ``tz`` (an evening
+    session in Martinique on that day is after midnight UTC and still belongs to the series)."""
     if not freq:
         return None
     parts = []
@@ -76,10 +81,31 @@ def build_rule(freq: str, start: date, interval: int = 1, weekdays: list[str] | 
     if interval and interval > 1:
         parts.insert(1, f"INTERVAL={int(interval)}")
     if until:
-        parts.append(f"UNTIL={until.strftime('%Y%m%d')}T235959Z")
+        if all_day:
+            parts.append(f"UNTIL={until.strftime('%Y%m%d')}")
+        else:
+            parts.append(f"UNTIL={utc_until(until, tz):%Y%m%dT%H%M%SZ}")
     elif count:
         parts.append(f"COUNT={int(count)}")
     return ";".join(parts)
+
+
+def utc_until(until: date, tz: str) -> datetime:
+    """The last second of the local day ``until`` in ``tz``, in UTC."""
+    return to_utc(datetime.combine(until, time(23, 59, 59)), tz)
+
+
+def until_date(value: str, tz: str = "Europe/Paris") -> date | None:
+    """The local last day of a rule's UNTIL ("20261110", "20261110T225959Z" or a floating time)."""
+    try:
+        if len(value) == 8:
+            return datetime.strptime(value, "%Y%m%d").date()
+        moment = datetime.strptime(value[:15], "%Y%m%dT%H%M%S")
+    except ValueError:
+        return None
+    if value.endswith("Z"):
+        return moment.replace(tzinfo=UTC).astimezone(zone(tz)).date()
+    return moment.date()
 
 
 def parse_rule(rule: str | None) -> dict:
@@ -107,9 +133,12 @@ def occurrences(start_local: datetime, end_local: datetime, tz: str, all_day: bo
         component.add("dtstart", start_local.replace(tzinfo=tzinfo))
         component.add("dtend", end_local.replace(tzinfo=tzinfo))
     try:
-        component.add("rrule", icalendar.vRecur.from_ical(rule))
+        recur = icalendar.vRecur.from_ical(rule)
     except ValueError as exc:
         raise RecurrenceError(rule) from exc
+    if "FREQ" not in recur:
+        raise RecurrenceError(rule)
+    component.add("rrule", recur)
     for day in exdates or []:
         d = date.fromisoformat(day)
         component.add("exdate", d if all_day else datetime.combine(d, start_local.time()).replace(tzinfo=tzinfo))
@@ -117,8 +146,13 @@ def occurrences(start_local: datetime, end_local: datetime, tz: str, all_day: bo
     calendar.add_component(component)
     now = now or datetime.now(UTC)
     horizon = max(now, first[0]) + timedelta(days=HORIZON_DAYS)
+    try:
+        found = recurring_ical_events.of(calendar).between(first[0] - timedelta(days=1), horizon)
+    except (ValueError, TypeError, IndexError, KeyError, OverflowError) as exc:
+        # dateutil's own complaints about a rule (BYDAY=9TU, INTERVAL=-1…): the rule is invalid.
+        raise RecurrenceError(rule) from exc
     out = []
-    for occ in recurring_ical_events.of(calendar).between(first[0] - timedelta(days=1), horizon):
+    for occ in found:
         start, end = occ["DTSTART"].dt, occ["DTEND"].dt
         if all_day:
             s = to_utc(datetime.combine(start, time()), tz)

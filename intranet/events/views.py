@@ -26,7 +26,7 @@ from intranet.core.timeutil import PARIS, utcnow
 from intranet.events import ical, services
 from intranet.events.forms import CategoryForm, EventForm, ImportForm, ReviewForm
 from intranet.events.models import Category, Event, EventAttachment, Participation
-from intranet.events.recurrence import RecurrenceError, build_rule, parse_rule, zone
+from intranet.events.recurrence import RecurrenceError, build_rule, parse_rule, until_date, zone
 from intranet.events.services import EventData, EventError, Filters
 from intranet.extensions import db
 from intranet.groups.models import Group
@@ -174,6 +174,7 @@ def show(event_id: int):
     event = _event_or_404(event_id)
     mine = db.session.get(Participation, (event.id, current_user.id))
     upcoming = services.next_occurrences(event, 10) if event.rrule else []
+    rule = parse_rule(event.rrule)
     counts = dict(db.session.execute(sa.select(Participation.status, sa.func.count()).where(
         Participation.event_id == event.id, Participation.is_waiting.is_(False)).group_by(Participation.status)).all())
     waiting = db.session.scalar(sa.select(sa.func.count()).where(Participation.event_id == event.id,
@@ -182,7 +183,8 @@ def show(event_id: int):
                            upcoming=upcoming, links=_calendar_links(event), audience_text=describe(event.audience),
                            can_edit=services.can_edit(current_user, event),
                            can_validate=can(current_user, "events.validate"),
-                           review_form=ReviewForm(), action_form=FlaskForm(), rule=parse_rule(event.rrule))
+                           review_form=ReviewForm(), action_form=FlaskForm(), rule=rule,
+                           until=until_date(rule["UNTIL"], event.tz) if "UNTIL" in rule else None)
 
 
 def _form(event: Event | None = None) -> EventForm:
@@ -205,7 +207,7 @@ def _form(event: Event | None = None) -> EventForm:
             form.repeat_interval.data = int(rule.get("INTERVAL", "1") or 1)
             form.repeat_days.data = [d for d in rule.get("BYDAY", "").split(",") if len(d) == 2]
             if "UNTIL" in rule:
-                form.repeat_until.data = datetime.strptime(rule["UNTIL"][:8], "%Y%m%d").date()
+                form.repeat_until.data = until_date(rule["UNTIL"], event.tz)
             form.exceptions.data = "\n".join(date.fromisoformat(d).strftime("%d/%m/%Y") for d in event.exdates or [])
             form.audience.process_data(event.audience)
         else:
@@ -236,9 +238,14 @@ def _data(form: EventForm) -> EventData:
             exdates.append(datetime.strptime(line, "%d/%m/%Y").date().isoformat())
         except ValueError as exc:
             raise EventError(_("Date exclue illisible : « %(value)s » (JJ/MM/AAAA).", value=line[:20])) from exc
+    tz = (form.tz.data or "Europe/Paris").strip()
+    try:
+        zone(tz)
+    except RecurrenceError as exc:
+        raise EventError(_("Fuseau horaire inconnu : %(tz)s.", tz=tz[:64])) from exc
     try:
         rule = build_rule(form.repeat.data or "", start.date(), form.repeat_interval.data or 1,
-                          form.repeat_days.data, form.repeat_until.data)
+                          form.repeat_days.data, form.repeat_until.data, tz=tz, all_day=bool(form.is_all_day.data))
     except RecurrenceError as exc:
         raise EventError(_("Répétition invalide.")) from exc
     if rule and form.repeat_until.data and form.repeat_until.data < start.date():
@@ -246,11 +253,6 @@ def _data(form: EventForm) -> EventData:
     targets = form.audience.data or set()
     groups = [t for k, t in targets if k == "group"]
     group_id = groups[0] if len(groups) == 1 and len(targets) == 1 else None
-    tz = (form.tz.data or "Europe/Paris").strip()
-    try:
-        zone(tz)
-    except RecurrenceError as exc:
-        raise EventError(_("Fuseau horaire inconnu : %(tz)s.", tz=tz[:64])) from exc
     return EventData(
         title=form.title.data or "", category_id=form.category_id.data or None, description=form.description.data or "",
         tz=tz, is_all_day=bool(form.is_all_day.data), start_local=start, end_local=end, rrule=rule, exdates=exdates,
