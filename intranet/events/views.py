@@ -468,7 +468,7 @@ def attachment(event_id: int, attachment_id: int):
 
 
 def _ics_response(body: str, filename: str) -> Response:
-    return Response(body, mimetype="text/calendar; charset=utf-8",
+    return Response(body, content_type="text/calendar; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
