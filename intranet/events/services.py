@@ -320,11 +320,14 @@ def set_participation(user: User, event: Event, status: str) -> Participation:
         db.session.execute(sa.select(Event.id).where(Event.id == event.id).with_for_update())
     p = db.session.get(Participation, (event.id, user.id))
     was_seated = p is not None and p.status == "yes" and not p.is_waiting
+    already_waiting = p is not None and p.status == "yes" and p.is_waiting  # keeps their turn
+    # Counted before this answer is written (a new row would be flushed and counted as seated).
+    full = status == "yes" and not was_seated and bool(event.capacity) and taken_places(event) >= event.capacity
     if p is None:
         p = Participation(event_id=event.id, user_id=user.id, status=status)
         db.session.add(p)
-    if status == "yes" and not was_seated:
-        p.is_waiting = bool(event.capacity) and taken_places(event) >= event.capacity
+    if status == "yes" and not was_seated and not already_waiting:
+        p.is_waiting = full
         p.created_at = utcnow()
     elif status != "yes":
         p.is_waiting = False

@@ -10,6 +10,10 @@ Private pages send anonymous visitors to the login page (302 to /accounts/connex
 authenticated person may not see answer 403. URL arguments are filled with real objects made in
 ``world`` below; the organization has a real logo and the target user a real photo, so the two
 file routes answer 200 (a missing file would be a 404).
+
+Some POST-only routes get the fields a real form sends (``POST_DATA``: a message, a reason), so an
+allowed action is really done; ``EFFECTS`` says what it changes, checked after each allowed POST,
+and a refused POST must leave every counter of ``_state`` unchanged.
 """
 
 from __future__ import annotations
@@ -121,6 +125,85 @@ EXPECTED: dict[str, dict[str, int]] = {
     # Bogus token: 404 without logging in (the link comes from an e-mail footer).
     "notifications.unsubscribe": _cell(404, 404, 404, 404),
     "notifications.admin_defaults": ADMIN_ONLY,
+    # -- feed ---------------------------------------------------------------------------------
+    # The fixture's post is the plain member's, shared with the whole network, with a real PNG
+    # image (and its thumbnail) and one comment written by the animateur.
+    "feed.index": PRIVATE,
+    # The group's « Fil » tab: the fixture's group is secret, so it does not exist for a member.
+    "feed.group_feed": SECRET_GROUP,
+    "feed.create": _cell(302, 302, 302, 302),  # anyone logged in publishes in the network feed
+    "feed.show": PRIVATE,
+    "feed.likers": PRIVATE,
+    "feed.attachment": PRIVATE,  # a real image → 200
+    "feed.thumbnail": PRIVATE,
+    "feed.edit": _cell(302, 200, 403, 403),  # only the author, not even an admin
+    "feed.delete": _cell(302, 302, 403, 302),  # the author or an admin
+    "feed.like": _cell(302, 302, 302, 302),
+    "feed.comment": _cell(302, 302, 302, 302),
+    # Pin and hide: animateurs and admins (and the managers of the post's group, here none).
+    "feed.pin": _cell(302, 403, 302, 302),
+    "feed.hide": _cell(302, 403, 302, 302),
+    "feed.unhide": _cell(302, 403, 302, 302),
+    # The comment is the animateur's: only they edit it; they or an admin delete it.
+    "feed.edit_comment": _cell(302, 403, 200, 403),
+    "feed.delete_comment": _cell(302, 403, 302, 302),
+    # -- events -------------------------------------------------------------------------------
+    # The fixture's event is published for the whole network, proposed by someone of ANOTHER
+    # organization (so the plain member may see it but not manage it), with a PDF programme. A
+    # second event waits for validation (for ``events.review``, which validates it).
+    "events.index": PRIVATE,
+    "events.group_agenda": SECRET_GROUP,  # the fixture's group is secret
+    "events.create": PRIVATE,  # any member proposes an event for their organization
+    "events.show": PRIVATE,
+    "events.attachment": PRIVATE,  # a real PDF → 200
+    "events.event_ics": PRIVATE,
+    # The proposer, members of the organizer and animateurs manage the event; others get 403.
+    "events.edit": _cell(302, 403, 200, 200),
+    "events.delete": _cell(302, 403, 302, 302),
+    "events.cancel": _cell(302, 403, 302, 302),
+    "events.participants": _cell(302, 403, 200, 200),
+    "events.participants_csv": _cell(302, 403, 200, 200),
+    "events.participate": _cell(302, 302, 302, 302),  # « Je participe »: anyone who sees the event
+    # events.validate and events.import: animateurs and admins by default.
+    "events.to_validate": _cell(302, 403, 200, 200),
+    "events.review": _cell(302, 403, 302, 302),
+    "events.import_ics": _cell(302, 403, 200, 200),
+    # One's own subscription URL: anyone logged in.
+    "events.subscription": PRIVATE,
+    "events.subscription_action": _cell(302, 302, 302, 302),
+    # The personal iCal feed needs no session (calendar apps have none): a bogus token is a 404
+    # for everyone, logged in or not.
+    "events.feed": _cell(404, 404, 404, 404),
+    # events.categories: admins only by default.
+    "events.categories": ADMIN_ONLY,
+    "events.category_edit": ADMIN_ONLY,
+    "events.category_css": PUBLIC,  # colours only; the login page's stylesheet may use them
+}
+
+#: Fields a real form sends with some POST-only routes (besides the CSRF token).
+POST_DATA: dict[str, dict[str, str]] = {
+    "feed.create": {"body": "Bonjour à tout le réseau"},
+    "feed.comment": {"body": "Merci pour l'information"},
+    "feed.pin": {"pinned": "1"},
+    "feed.hide": {"reason": "Hors sujet"},
+    "events.participate": {"status": "yes"},
+}
+
+#: What an allowed POST changes: counter of ``_state`` → difference.
+EFFECTS: dict[str, dict[str, int]] = {
+    "feed.create": {"posts": 1},
+    "feed.delete": {"posts": -1, "comments": -1},
+    "feed.like": {"likes": 1},
+    "feed.comment": {"comments": 1},
+    "feed.pin": {"pinned": 1},
+    "feed.hide": {"hidden": 1},
+    "feed.delete_comment": {"comments": -1},
+    # Deleting the published event also withdraws its item from the feed.
+    "events.delete": {"events": -1, "published": -1, "posts": -1},
+    "events.cancel": {"published": -1, "cancelled": 1},
+    "events.review": {"published": 1, "posts": 1},  # validates the waiting event: published, in the feed
+    "events.participate": {"participations": 1},
+    "events.subscription_action": {"calendar_tokens": 1},  # « renouveler » creates one's token
 }
 
 
@@ -129,6 +212,9 @@ FILE_ROUTES = {
     "core.favicon": "image/", "core.organization_logo": "image/", "accounts.photo": "image/", "groups.image": "image/",
     "core.healthz": "application/json", "core.audience_search": "application/json",
     "core.audience_description": "application/json", "notifications.counter": "application/json",
+    "feed.attachment": "image/", "feed.thumbnail": "image/",
+    "events.attachment": "application/pdf", "events.event_ics": "text/calendar",
+    "events.participants_csv": "text/csv", "events.category_css": "text/css",
 }
 
 
@@ -203,7 +289,90 @@ def world(app, factories):
         db.session.add(req)
         db.session.commit()
         args.update(group_id=group.id, request_id=req.id, decision="accepter")
+    if "feed" in app.extensions["intranet_registry"].plugins:
+        from intranet.core.audiences import network_audience
+        from intranet.core.storage import save_thumbnail
+        from intranet.feed import services as feed
+        from intranet.feed.services import Upload
+
+        image = save_image(FileStorage(io.BytesIO(_png((30, 160, 60, 255))), filename="affiche.png"))
+        post = feed.create_post(people["membre"], "Réunion des offices jeudi", network_audience(),
+                                uploads=[Upload(image, True, save_thumbnail(image.key))])
+        with app.test_request_context():  # the comment's notification links to it
+            comment = feed.add_comment(people["animateur"], post, "J'y serai")
+        db.session.commit()
+        args.update(post_id=post.id, comment_id=comment.id, attachment_id=post.attachments[0].id)
+    if "events" in app.extensions["intranet_registry"].plugins:
+        from datetime import datetime, time, timedelta
+
+        from intranet.core.audiences import network_audience
+        from intranet.core.storage import save_upload
+        from intranet.events import services as events
+        from intranet.events.models import Category, EventAttachment
+
+        other_org = factories.organization(name="Office de tourisme du Pays d'Aurillac")
+        proposer = factories.user(name="Proposante d'ailleurs", organization=other_org)
+        category = Category(name="Formation", color="#0b5394", position=1)
+        db.session.add(category)
+        db.session.flush()
+        day = events.paris_today() + timedelta(days=10)
+
+        def data(title):
+            return events.EventData(title=title, category_id=category.id, description="Programme joint.",
+                                    tz="Europe/Paris", is_all_day=False, start_local=datetime.combine(day, time(9)),
+                                    end_local=datetime.combine(day, time(12)),
+                                    organization_id=other_org.id, place="Salle des fêtes", commune="Aurillac")
+
+        with app.test_request_context():
+            event = events.create_event(proposer, data("Formation accueil numérique"), network_audience(),
+                                        publish_now=True)
+            pending = events.create_event(proposer, data("Salon des offices"), network_audience(), publish_now=False)
+        pdf = save_upload(FileStorage(io.BytesIO(MINIMAL_PDF), filename="programme.pdf"), ["document"])
+        attachment = EventAttachment(event_id=event.id, key=pdf.key, name=pdf.original_name,
+                                     content_type=pdf.content_type, size=pdf.size)
+        db.session.add(attachment)
+        db.session.commit()
+        args.update({"event_id": event.id, "category_id": category.id, "action": "renouveler",
+                     # Arguments that another plugin's routes also use, with other values:
+                     "events.attachment:attachment_id": attachment.id,
+                     "events.review:event_id": pending.id, "events.review:decision": "valider"})
     return {"args": args, "people": people}
+
+
+MINIMAL_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+               b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+
+
+def _state() -> dict[str, int]:
+    """Counters that any action of the matrix may change (a refused one must change none)."""
+    from intranet.core.models import AuditEntry
+    from intranet.core.plugins import current_registry
+    from intranet.extensions import db
+
+    def count(query):
+        return db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+
+    db.session.expire_all()
+    state = {"audit": count(sa.select(AuditEntry.id))}
+    if "feed" in current_registry().plugins:
+        from intranet.feed.models import Comment, Like, Post
+
+        state.update(posts=count(sa.select(Post.id)),
+                     comments=count(sa.select(Comment.id).where(Comment.is_deleted.is_(False))),
+                     likes=count(sa.select(Like.post_id)),
+                     pinned=count(sa.select(Post.id).where(Post.pinned_at.is_not(None))),
+                     hidden=count(sa.select(Post.id).where(Post.hidden_at.is_not(None))),
+                     edited=count(sa.select(Post.id).where(Post.edited_at.is_not(None))))
+    if "events" in current_registry().plugins:
+        from intranet.events.models import CalendarToken, Category, Event, Participation
+
+        state.update(events=count(sa.select(Event.id)),
+                     published=count(sa.select(Event.id).where(Event.status == "published")),
+                     cancelled=count(sa.select(Event.id).where(Event.status == "cancelled")),
+                     participations=count(sa.select(Participation.user_id)),
+                     calendar_tokens=count(sa.select(CalendarToken.user_id)),
+                     categories=count(sa.select(Category.id)))
+    return state
 
 
 def _url(app, rule, args) -> str:
@@ -211,8 +380,10 @@ def _url(app, rule, args) -> str:
 
     values = {}
     for name in rule.arguments:
-        assert name in args, f"{rule.rule}: no fixture object for the URL argument <{name}>; add one in `world`"
-        values[name] = args[name]
+        # ``endpoint:name`` gives one route its own value when plugins share an argument's name.
+        key = f"{rule.endpoint}:{name}" if f"{rule.endpoint}:{name}" in args else name
+        assert key in args, f"{rule.rule}: no fixture object for the URL argument <{name}>; add one in `world`"
+        values[name] = args[key]
     with app.test_request_context():
         return url_for(rule.endpoint, **values)
 
@@ -227,24 +398,29 @@ def test_route_status(rule, role, app, client, login, world):
     if role != "anonyme":
         login(world["people"][role])
     url = _url(app, rule, world["args"])
+    before = _state()
     if "GET" in rule.methods:
         method, resp = "GET", client.get(url)
     else:
         token = csrf_token(client, "/accounts/connexion" if role == "anonyme" else "/accounts/profil")
-        method, resp = "POST", client.post(url, data={"csrf_token": token})
+        method, resp = "POST", client.post(url, data={"csrf_token": token, **POST_DATA.get(rule.endpoint, {})})
     assert resp.status_code == expected, (
         f"{method} {url} as {role}: got {resp.status_code}, expected {expected} "
         f"(Location: {resp.headers.get('Location')})")
     if role == "anonyme" and expected == 302:
         assert urlsplit(resp.headers["Location"]).path == "/accounts/connexion", \
             f"{method} {url} as anonyme should go to the login page, went to {resp.headers['Location']}"
-    if method == "POST" and (role == "anonyme" or expected in (403, 404)):
-        # A refused action leaves no trace: nothing was deactivated, re-sent, removed…
-        from intranet.core.models import AuditEntry
-        from intranet.extensions import db
-
-        assert db.session.scalar(sa.select(sa.func.count(AuditEntry.id))) == 0, \
-            f"POST {url} as {role} changed something"
+    after = _state()
+    if method == "GET" or role == "anonyme" or expected in (403, 404):
+        # A refused action leaves no trace: nothing was deactivated, re-sent, removed, published,
+        # liked, pinned, hidden…; and looking at a page changes nothing either.
+        assert after == before, f"{method} {url} as {role} changed something: {before} → {after}"
+        if method == "POST":
+            assert after["audit"] == 0, f"POST {url} as {role} left an audit entry"
+    elif rule.endpoint in EFFECTS:
+        changed = {k: after[k] - before[k] for k in after if after[k] != before[k]}
+        assert changed == EFFECTS[rule.endpoint], \
+            f"POST {url} as {role} should change {EFFECTS[rule.endpoint]}, changed {changed}"
     body = resp.get_data()
     resp.close()  # file responses (logo, photo, favicon) keep their file open until closed
     if not resp.mimetype.startswith("text/html"):
