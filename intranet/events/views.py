@@ -494,15 +494,21 @@ def event_ics(event_id: int):
 @login_required
 def subscription():
     token = services.calendar_token(current_user)
-    return render_template("events/subscription.html", token=token, action_form=FlaskForm(), **_filter_choices())
+    f = _filters()
+    filtered = url_for("events.feed", token=token.token, _external=True, **_filter_args(f)) \
+        if token and _filter_args(f) else None
+    return render_template("events/subscription.html", token=token, action_form=FlaskForm(), filters=f,
+                           filtered=filtered, **_filter_choices())
 
 
 @bp.route("/abonnement/<any(renouveler, revoquer):action>", methods=["POST"])
 @login_required
 def subscription_action(action: str):
     if action == "renouveler":
+        had_one = services.calendar_token(current_user) is not None
         services.renew_token(current_user)
-        flash(_("Nouvelle adresse d'abonnement créée ; l'ancienne ne fonctionne plus."), "success")
+        flash(_("Nouvelle adresse d'abonnement créée ; l'ancienne ne fonctionne plus.") if had_one
+              else _("Adresse d'abonnement créée."), "success")
     else:
         services.revoke_token(current_user)
         flash(_("Adresse d'abonnement révoquée."), "success")
@@ -654,3 +660,19 @@ def category_css():
     response = Response(body, mimetype="text/css")
     response.cache_control.max_age = 300
     return response
+
+
+@bp.app_template_global()
+def today_year() -> str:
+    return str(services.paris_today().year)
+
+
+@bp.app_template_global()
+def events_audience(event: Event) -> str:
+    """« Visible par » in plain French; one description per audience and request (lists share them)."""
+    from flask import g
+
+    cache = g.setdefault("_events_audiences", {})
+    if event.audience_id not in cache:
+        cache[event.audience_id] = describe(event.audience)
+    return cache[event.audience_id]
