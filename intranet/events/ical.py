@@ -11,6 +11,7 @@ icalendar. Reading (the .ics import) uses the icalendar library.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
@@ -120,7 +121,7 @@ def read_events(data: bytes) -> list[dict]:
     """
     from flask_babel import gettext as _
 
-    from intranet.events.recurrence import RecurrenceError, zone
+    from intranet.events.recurrence import RecurrenceError, occurrences, zone
 
     try:
         text = data.decode("utf-8-sig")
@@ -128,11 +129,12 @@ def read_events(data: bytes) -> list[dict]:
         raise ImportError_(_("Le fichier n'est pas un calendrier iCalendar lisible (encodage).")) from exc
     if "BEGIN:VCALENDAR" not in text[:2000].upper():
         raise ImportError_(_("Le fichier n'est pas un calendrier iCalendar (.ics) : « BEGIN:VCALENDAR » manque."))
+    _check_lines(text)
     try:
         cal = icalendar.Calendar.from_ical(text)
         components = list(cal.walk("VEVENT"))
     except (ValueError, KeyError, IndexError, TypeError) as exc:
-        raise ImportError_(_("Le fichier .ics est endommagé : %(detail)s", detail=str(exc)[:200])) from exc
+        raise ImportError_(_("Le fichier .ics est endommagé : son contenu ne peut pas être lu.")) from exc
     out = []
     for comp in components:
         item = {"title": str(comp.get("SUMMARY", "")).strip(), "description": str(comp.get("DESCRIPTION", "")),
@@ -140,20 +142,31 @@ def read_events(data: bytes) -> list[dict]:
                 "rrule": None, "exdates": [], "error": ""}
         try:
             start = comp.decoded("DTSTART")
+            if not isinstance(start, date):
+                raise ValueError(start)
             if "DTEND" in comp:
                 end = comp.decoded("DTEND")
             elif "DURATION" in comp:
                 end = start + comp.decoded("DURATION")
+            elif isinstance(start, datetime):
+                end = start + timedelta(hours=1)  # no end given: an hour, as the form does
             else:
                 end = start
+            if not isinstance(end, date) or isinstance(start, datetime) != isinstance(end, datetime):
+                raise ValueError(end)
         except (KeyError, ValueError, TypeError):
             item["error"] = _("Date de début absente ou illisible.")
             out.append(item)
             continue
-        if not item["title"]:
+        bad = [name for name, _detail in getattr(comp, "errors", []) if name]
+        if bad:
+            item["error"] = _("Valeur illisible : %(names)s.", names=", ".join(sorted(set(bad))))
+        if not item["title"] and not item["error"]:
             item["error"] = _("Titre absent.")
         if isinstance(start, datetime):
             tzname = getattr(start.tzinfo, "key", None) or "Europe/Paris"
+            if tzname in ("UTC", "Etc/UTC", "GMT", "Etc/GMT"):  # a time in UTC: shown in Paris time
+                tzname = "Europe/Paris"
             try:
                 zone(tzname)
             except RecurrenceError:
@@ -167,12 +180,54 @@ def read_events(data: bytes) -> list[dict]:
             item.update(start_local=datetime.combine(start, datetime.min.time()),
                         end_local=datetime.combine(last, datetime.min.time()), tz="Europe/Paris", is_all_day=True)
         if "RRULE" in comp:
-            item["rrule"] = comp["RRULE"].to_ical().decode()
+            rule = comp["RRULE"]
+            item["rrule"] = rule.to_ical().decode() if not isinstance(rule, list) else ""
             for ex in comp.get("EXDATE", []) if isinstance(comp.get("EXDATE"), list) else [comp.get("EXDATE")]:
                 if ex is None:
                     continue
                 for d in ex.dts:
                     value = d.dt
+                    if isinstance(value, datetime) and value.tzinfo and not item["is_all_day"]:
+                        value = value.astimezone(zone(item["tz"]))
                     item["exdates"].append((value.date() if isinstance(value, datetime) else value).isoformat())
+            try:
+                if not item["rrule"]:
+                    raise RecurrenceError("")
+                occurrences(item["start_local"], item["end_local"], item["tz"], item["is_all_day"], item["rrule"],
+                            item["exdates"])
+            except RecurrenceError:
+                item["error"] = item["error"] or _("Règle de répétition invalide ou non prise en charge.")
         out.append(item)
     return out
+
+
+def _check_lines(text: str) -> None:
+    """French errors for what the icalendar library would skip silently: a line that is not
+    « NOM:valeur » (or « NOM;PARAMÈTRES:valeur »), a block opened and never closed (a truncated file)."""
+    from flask_babel import gettext as _
+
+    stack: list[str] = []
+    logical: list[tuple[int, str]] = []
+    for number, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), start=1):
+        if line[:1] in (" ", "\t") and logical:
+            logical[-1] = (logical[-1][0], logical[-1][1] + line[1:])
+        elif line.strip():
+            logical.append((number, line))
+    for number, line in logical:
+        name = re.match(r"[A-Za-z0-9-]+(?=[;:])", line)
+        if name is None or ":" not in line:
+            raise ImportError_(_("Le fichier .ics est endommagé : la ligne %(n)d est illisible (« %(line)s »).",
+                                 n=number, line=line[:60]))
+        key = name.group(0).upper()
+        if key in ("BEGIN", "END"):
+            block = line.partition(":")[2].strip().upper()
+            if key == "BEGIN":
+                stack.append(block)
+            elif not stack or stack[-1] != block:
+                raise ImportError_(_("Le fichier .ics est endommagé : « %(line)s » inattendu à la ligne %(n)d.",
+                                     line=line[:60], n=number))
+            else:
+                stack.pop()
+    if stack:
+        raise ImportError_(_("Le fichier .ics est incomplet (tronqué ?) : « END:%(block)s » manque.",
+                             block=stack[-1][:30]))

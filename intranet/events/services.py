@@ -439,10 +439,12 @@ def when_text(event: Event, start_at: datetime | None = None, end_at: datetime |
         if last == s.date():
             return format_date(s.date(), "EEEE d MMMM y")
         return _("du %(start)s au %(end)s", start=format_date(s.date(), "d MMMM"), end=format_date(last, "d MMMM y"))
+    # rebase=False: the times of the event's own zone (flask-babel would show them in Paris time).
+    start_time, end_time = format_time(s, "HH:mm", rebase=False), format_time(e, "HH:mm", rebase=False)
     if s.date() == e.date():
-        return f"{format_date(s.date(), 'EEEE d MMMM y')}, {format_time(s, 'HH:mm')} – {format_time(e, 'HH:mm')}"
-    return _("du %(start)s au %(end)s", start=f"{format_date(s.date(), 'd MMMM')} {format_time(s, 'HH:mm')}",
-             end=f"{format_date(e.date(), 'd MMMM y')} {format_time(e, 'HH:mm')}")
+        return f"{format_date(s.date(), 'EEEE d MMMM y')}, {start_time} – {end_time}"
+    return _("du %(start)s au %(end)s", start=f"{format_date(s.date(), 'd MMMM')} {start_time}",
+             end=f"{format_date(e.date(), 'd MMMM y')} {end_time}")
 
 
 def where_text(event: Event) -> str:

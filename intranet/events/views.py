@@ -589,8 +589,10 @@ def _create_imported(items: list[dict], category_id: int | None) -> int:
                          tz=item["tz"], is_all_day=item["is_all_day"], start_local=item["start_local"],
                          end_local=item["end_local"], rrule=item["rrule"], exdates=item["exdates"],
                          place=item["place"][:300], organization_id=current_user.organization_id)
-        with db.session.begin_nested():
-            services.create_event(current_user, data, audience, publish_now=True)
+        # No savepoint around each event: all or nothing, the view rolls the whole import back.
+        # (On SQLite a SAVEPOINT that opens the transaction is committed by its RELEASE: the events
+        # before a refused one stayed.)
+        services.create_event(current_user, data, audience, publish_now=True)
     return len(items)
 
 

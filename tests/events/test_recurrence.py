@@ -363,7 +363,8 @@ def test_an_evening_series_in_martinique_keeps_its_last_day_from_the_form(app, a
     assert [d.date() for d in local] == [date(2027, 1, 5), date(2027, 1, 12), date(2027, 1, 19), date(2027, 1, 26)]
     assert {d.time() for d in local} == {time(20, 30)}
     page = text(anim_client.get(f"/events/{event.id}"))
-    assert "jusqu'au 26/01/2027" in page and "(America/Martinique)" in page
+    assert "mardi 5 janvier 2027, 20:30 – 22:00 (America/Martinique)" in page  # its own local time
+    assert "jusqu'au 26/01/2027" in page
     # The edit form gives back the same last day (not the UTC date of the rule's UNTIL).
     form = anim_client.get(f"/events/{event.id}/modifier").get_data(as_text=True)
     assert re.search(r'name="repeat_until"[^>]*value="2027-01-26"', form)
