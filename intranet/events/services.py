@@ -9,6 +9,7 @@ the event visible as « Annulé » and tells the participants.
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ REVALIDATE_SETTING = "events.revalidate_on_change"
 ORG_EDIT_SETTING = "events.organization_members_edit"
 MAX_DESCRIPTION = 20_000
 MAX_DAYS = 62  # an event over several days, not a season: the calendars look this far back
+TOKEN_CHARS = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class EventError(ValueError):
@@ -485,7 +487,8 @@ def revoke_token(user: User) -> None:
 
 
 def user_for_token(token: str) -> User | None:
-    if not token or len(token) > 64:
+    # Only what token_urlsafe makes: a NUL byte in the URL would make PostgreSQL fail (500).
+    if not token or len(token) > 64 or not TOKEN_CHARS.fullmatch(token):
         return None
     row = db.session.scalar(sa.select(CalendarToken).where(CalendarToken.token == token))
     if row is None:

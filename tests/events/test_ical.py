@@ -487,12 +487,19 @@ def test_ical_feed_filters_by_category_organization_and_group(app, as_, make_use
     assert feed_titles(app, token, "?categorie=abc&groupe=") == {  # nonsense filters are ignored
         "Formation à Salers", "Salon à Salers", "Formation à Mauriac", "Sortie du club"}
 
-    # The page's « Une adresse filtrée » form sends these very names.
-    page = as_(member).get("/events/abonnement").get_data(as_text=True)
+    # The page's « Une adresse filtrée » form sends these very names and gives the address to copy.
+    c = as_(member)
+    page = c.get("/events/abonnement").get_data(as_text=True)
     form = page.split("Une adresse filtrée", 1)[1].split("</form>", 1)[0]
     assert {'name="categorie"', 'name="organisation"', 'name="groupe"'} <= set(re.findall(r'name="\w+"', form))
     assert f'<option value="{club.id}">Club des guides</option>' in page
     assert "Cercle secret" not in page
+    page = c.get(f"/events/abonnement?categorie={categories['Formation'].id}&organisation={salers.id}")
+    match = re.search(r'id="ical-filtered"[^>]*value="([^"]+)"', page.get_data(as_text=True))
+    assert match, "no filtered address on the page"
+    filtered = html.unescape(match.group(1))
+    assert filtered.startswith(f"http://localhost/events/ical/{token}.ics?")
+    assert feed_titles(app, token, "?" + filtered.split("?", 1)[1]) == {"Formation à Salers"}
 
 
 def test_ical_subscription_revoked_answers_404_and_a_new_address_replaces_the_old(app, as_, make_user,
