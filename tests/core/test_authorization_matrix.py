@@ -147,6 +147,37 @@ EXPECTED: dict[str, dict[str, int]] = {
     # The comment is the animateur's: only they edit it; they or an admin delete it.
     "feed.edit_comment": _cell(302, 403, 200, 403),
     "feed.delete_comment": _cell(302, 403, 302, 302),
+    # -- events -------------------------------------------------------------------------------
+    # The fixture's event is published for the whole network, proposed by someone of ANOTHER
+    # organization (so the plain member may see it but not manage it), with a PDF programme. A
+    # second event waits for validation (for ``events.review``, which validates it).
+    "events.index": PRIVATE,
+    "events.group_agenda": SECRET_GROUP,  # the fixture's group is secret
+    "events.create": PRIVATE,  # any member proposes an event for their organization
+    "events.show": PRIVATE,
+    "events.attachment": PRIVATE,  # a real PDF → 200
+    "events.event_ics": PRIVATE,
+    # The proposer, members of the organizer and animateurs manage the event; others get 403.
+    "events.edit": _cell(302, 403, 200, 200),
+    "events.delete": _cell(302, 403, 302, 302),
+    "events.cancel": _cell(302, 403, 302, 302),
+    "events.participants": _cell(302, 403, 200, 200),
+    "events.participants_csv": _cell(302, 403, 200, 200),
+    "events.participate": _cell(302, 302, 302, 302),  # « Je participe »: anyone who sees the event
+    # events.validate and events.import: animateurs and admins by default.
+    "events.to_validate": _cell(302, 403, 200, 200),
+    "events.review": _cell(302, 403, 302, 302),
+    "events.import_ics": _cell(302, 403, 200, 200),
+    # One's own subscription URL: anyone logged in.
+    "events.subscription": PRIVATE,
+    "events.subscription_action": _cell(302, 302, 302, 302),
+    # The personal iCal feed needs no session (calendar apps have none): a bogus token is a 404
+    # for everyone, logged in or not.
+    "events.feed": _cell(404, 404, 404, 404),
+    # events.categories: admins only by default.
+    "events.categories": ADMIN_ONLY,
+    "events.category_edit": ADMIN_ONLY,
+    "events.category_css": PUBLIC,  # colours only; the login page's stylesheet may use them
 }
 
 #: Fields a real form sends with some POST-only routes (besides the CSRF token).
@@ -155,6 +186,7 @@ POST_DATA: dict[str, dict[str, str]] = {
     "feed.comment": {"body": "Merci pour l'information"},
     "feed.pin": {"pinned": "1"},
     "feed.hide": {"reason": "Hors sujet"},
+    "events.participate": {"status": "yes"},
 }
 
 #: What an allowed POST changes: counter of ``_state`` → difference.
@@ -166,6 +198,12 @@ EFFECTS: dict[str, dict[str, int]] = {
     "feed.pin": {"pinned": 1},
     "feed.hide": {"hidden": 1},
     "feed.delete_comment": {"comments": -1},
+    # Deleting the published event also withdraws its item from the feed.
+    "events.delete": {"events": -1, "published": -1, "posts": -1},
+    "events.cancel": {"published": -1, "cancelled": 1},
+    "events.review": {"published": 1, "posts": 1},  # validates the waiting event: published, in the feed
+    "events.participate": {"participations": 1},
+    "events.subscription_action": {"calendar_tokens": 1},  # « renouveler » creates one's token
 }
 
 
@@ -175,6 +213,8 @@ FILE_ROUTES = {
     "core.healthz": "application/json", "core.audience_search": "application/json",
     "core.audience_description": "application/json", "notifications.counter": "application/json",
     "feed.attachment": "image/", "feed.thumbnail": "image/",
+    "events.attachment": "application/pdf", "events.event_ics": "text/calendar",
+    "events.participants_csv": "text/csv", "events.category_css": "text/css",
 }
 
 
@@ -265,6 +305,47 @@ def world(app, factories):
     return {"args": args, "people": people}
 
 
+    if "events" in app.extensions["intranet_registry"].plugins:
+        from datetime import datetime, time, timedelta
+
+        from intranet.core.audiences import network_audience
+        from intranet.core.storage import save_upload
+        from intranet.events import services as events
+        from intranet.events.models import Category, EventAttachment
+
+        other_org = factories.organization(name="Office de tourisme du Pays d'Aurillac")
+        proposer = factories.user(name="Proposante d'ailleurs", organization=other_org)
+        category = Category(name="Formation", color="#0b5394", position=1)
+        db.session.add(category)
+        db.session.flush()
+        day = events.paris_today() + timedelta(days=10)
+
+        def data(title):
+            return events.EventData(title=title, category_id=category.id, description="Programme joint.",
+                                    tz="Europe/Paris", is_all_day=False, start_local=datetime.combine(day, time(9)),
+                                    end_local=datetime.combine(day, time(12)),
+                                    organization_id=other_org.id, place="Salle des fêtes", commune="Aurillac")
+
+        with app.test_request_context():
+            event = events.create_event(proposer, data("Formation accueil numérique"), network_audience(),
+                                        publish_now=True)
+            pending = events.create_event(proposer, data("Salon des offices"), network_audience(), publish_now=False)
+        pdf = save_upload(FileStorage(io.BytesIO(MINIMAL_PDF), filename="programme.pdf"), ["document"])
+        attachment = EventAttachment(event_id=event.id, key=pdf.key, name=pdf.original_name,
+                                     content_type=pdf.content_type, size=pdf.size)
+        db.session.add(attachment)
+        db.session.commit()
+        args.update({"event_id": event.id, "category_id": category.id, "action": "renouveler",
+                     # Arguments that another plugin's routes also use, with other values:
+                     "events.attachment:attachment_id": attachment.id,
+                     "events.review:event_id": pending.id, "events.review:decision": "valider"})
+    return {"args": args, "people": people}
+
+
+MINIMAL_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+               b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+
+
 def _state() -> dict[str, int]:
     """Counters that any action of the matrix may change (a refused one must change none)."""
     from intranet.core.models import AuditEntry
@@ -285,6 +366,15 @@ def _state() -> dict[str, int]:
                      pinned=count(sa.select(Post.id).where(Post.pinned_at.is_not(None))),
                      hidden=count(sa.select(Post.id).where(Post.hidden_at.is_not(None))),
                      edited=count(sa.select(Post.id).where(Post.edited_at.is_not(None))))
+    if "events" in current_registry().plugins:
+        from intranet.events.models import CalendarToken, Category, Event, Participation
+
+        state.update(events=count(sa.select(Event.id)),
+                     published=count(sa.select(Event.id).where(Event.status == "published")),
+                     cancelled=count(sa.select(Event.id).where(Event.status == "cancelled")),
+                     participations=count(sa.select(Participation.user_id)),
+                     calendar_tokens=count(sa.select(CalendarToken.user_id)),
+                     categories=count(sa.select(Category.id)))
     return state
 
 
@@ -293,8 +383,10 @@ def _url(app, rule, args) -> str:
 
     values = {}
     for name in rule.arguments:
-        assert name in args, f"{rule.rule}: no fixture object for the URL argument <{name}>; add one in `world`"
-        values[name] = args[name]
+        # ``endpoint:name`` gives one route its own value when plugins share an argument's name.
+        key = f"{rule.endpoint}:{name}" if f"{rule.endpoint}:{name}" in args else name
+        assert key in args, f"{rule.rule}: no fixture object for the URL argument <{name}>; add one in `world`"
+        values[name] = args[key]
     with app.test_request_context():
         return url_for(rule.endpoint, **values)
 

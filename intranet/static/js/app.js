@@ -243,3 +243,14 @@ document.addEventListener("change", function (event) {
     if (event.key === "ArrowRight") { show(index + 1); }
   });
 })();
+
+// « Copier »: copy the value of the input named by data-copy (the iCal subscription address).
+document.addEventListener("click", function (event) {
+  var button = event.target.closest && event.target.closest("button[data-copy]");
+  if (!button) { return; }
+  var input = document.querySelector(button.dataset.copy);
+  input.select();
+  var done = function () { button.textContent = "✓"; };
+  if (navigator.clipboard) { navigator.clipboard.writeText(input.value).then(done, function () { document.execCommand("copy"); done(); }); }
+  else { document.execCommand("copy"); done(); }
+});
