@@ -302,9 +302,6 @@ def world(app, factories):
             comment = feed.add_comment(people["animateur"], post, "J'y serai")
         db.session.commit()
         args.update(post_id=post.id, comment_id=comment.id, attachment_id=post.attachments[0].id)
-    return {"args": args, "people": people}
-
-
     if "events" in app.extensions["intranet_registry"].plugins:
         from datetime import datetime, time, timedelta
 
