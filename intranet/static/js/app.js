@@ -243,3 +243,21 @@ document.addEventListener("change", function (event) {
     if (event.key === "ArrowRight") { show(index + 1); }
   });
 })();
+
+// FVT import report: follow the worker's progress, then reload to show the report.
+document.querySelectorAll("[data-import-state]").forEach(function (box) {
+  var bar = box.querySelector("[data-import-bar]");
+  var status = box.querySelector("[data-import-status]");
+  function poll() {
+    fetch(box.dataset.importState, {credentials: "same-origin"})
+      .then(function (r) { return r.json(); })
+      .then(function (s) {
+        bar.className = "progress-bar progress-w-" + (Math.floor(s.progress / 5) * 5);
+        box.querySelector("[role=progressbar]").setAttribute("aria-valuenow", s.progress);
+        if (s.status === "done" || s.status === "failed") { window.location.reload(); return; }
+        status.firstChild.textContent = status.firstChild.textContent.replace(/\d+ %/, s.progress + " %");
+        setTimeout(poll, 1500);
+      });
+  }
+  if (!/done|failed/.test(box.dataset.initial || "")) { setTimeout(poll, 1500); }
+});
