@@ -161,3 +161,89 @@ def snapshot() -> dict:
         "quality": sorted((q.zone_id, q.day, q.flag, q.source) for q in db.session.scalars(sa.select(DayQuality))),
         "imports_done": sorted(i.id for i in db.session.scalars(sa.select(Import).where(Import.status == "done"))),
     }
+
+
+def xlsx_bytes(sheets: dict[str, list[list]]) -> bytes:
+    """A minimal Excel workbook (no spreadsheet library needed): sheet name → rows of cells. Cells:
+    str (an inline string), int/float (a number), date (a real Excel date, shown as jj/mm/aaaa),
+    None or "" (empty)."""
+    from xml.sax.saxutils import escape, quoteattr
+
+    def column(n: int) -> str:
+        name = ""
+        n += 1
+        while n:
+            n, r = divmod(n - 1, 26)
+            name = chr(65 + r) + name
+        return name
+
+    def cell(ref: str, value) -> str:
+        if value is None or value == "":
+            return ""
+        if isinstance(value, date):
+            serial = (value - date(1899, 12, 30)).days
+            return f'<c r="{ref}" s="1"><v>{serial}</v></c>'
+        if isinstance(value, bool | int | float):
+            return f'<c r="{ref}"><v>{value}</v></c>'
+        return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{escape(str(value))}</t></is></c>'
+
+    def sheet_xml(rows: list[list]) -> str:
+        body = "".join(
+            f'<row r="{r + 1}">' + "".join(cell(f"{column(c)}{r + 1}", v) for c, v in enumerate(row)) + "</row>"
+            for r, row in enumerate(rows))
+        return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                f"<sheetData>{body}</sheetData></worksheet>")
+
+    names = list(sheets)
+    ns_main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    ns_rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    ns_pkg = "http://schemas.openxmlformats.org/package/2006/relationships"
+    files = {
+        "[Content_Types].xml": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/styles.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+            + "".join(f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/'
+                      f'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+                      for i in range(1, len(names) + 1))
+            + "</Types>"),
+        "_rels/.rels": (
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="{ns_pkg}">'
+            f'<Relationship Id="rId1" Type="{ns_rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>'),
+        "xl/workbook.xml": (
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><workbook xmlns="{ns_main}" '
+            f'xmlns:r="{ns_rel}"><sheets>'
+            + "".join(f'<sheet name={quoteattr(n)} sheetId="{i}" r:id="rId{i}"/>' for i, n in enumerate(names, 1))
+            + "</sheets></workbook>"),
+        "xl/_rels/workbook.xml.rels": (
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="{ns_pkg}">'
+            + "".join(f'<Relationship Id="rId{i}" Type="{ns_rel}/worksheet" Target="worksheets/sheet{i}.xml"/>'
+                      for i in range(1, len(names) + 1))
+            + f'<Relationship Id="rId{len(names) + 1}" Type="{ns_rel}/styles" Target="styles.xml"/>'
+            + "</Relationships>"),
+        "xl/styles.xml": (
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><styleSheet xmlns="{ns_main}">'
+            '<fonts count="1"><font/></fonts><fills count="1"><fill/></fills><borders count="1"><border/></borders>'
+            '<cellStyleXfs count="1"><xf/></cellStyleXfs>'
+            '<cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="14" applyNumberFormat="1"/></cellXfs>'
+            "</styleSheet>"),
+    }
+    for i, n in enumerate(names, 1):
+        files[f"xl/worksheets/sheet{i}.xml"] = sheet_xml(sheets[n])
+    return zip_bytes({k: v.encode("utf-8") for k, v in files.items()})
+
+
+def sheet_rows(rows: list[dict], header: list[str] | None = None) -> list[list]:
+    """Dict rows (``daily_rows``) as a sheet: the header then the values (volumes as numbers)."""
+    header = header or list(rows[0])
+    out = [list(header)]
+    for row in rows:
+        out.append([int(v) if h == "Volume" and str(v).strip().isdigit() else v
+                    for h, v in ((h, row.get(h, "")) for h in header)])
+    return out
