@@ -251,3 +251,11 @@ def profiles():
             return redirect(url_for("fvt_tab.profiles"))
     rows = db.session.scalars(sa.select(MappingProfile).order_by(MappingProfile.name)).all()
     return render_template("fvt_tab/profiles.html", form=form, rows=rows), 400 if form.errors else 200
+
+
+@bp.app_template_filter("fvt_number")
+def fvt_number(value) -> str:
+    """« 427 490 », « 3,97 »: figures as French readers write them; « — » when there are no data."""
+    from flask_babel import format_decimal
+
+    return "—" if value is None else format_decimal(value)
