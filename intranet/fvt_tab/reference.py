@@ -107,6 +107,10 @@ COUNTRY_ALIASES = {
 GROUPED_COUNTRIES = {"GP+MQ": "Guadeloupe, Martinique", "RE+YT": "La Réunion, Mayotte", "XK": "Kosovo",
                      "ZZ": "Autres pays"}
 TOTAL_LABELS = {"cumul", "total", "ensemble"}
+# The dimensions as a report names them (unknown labels are grouped by dimension).
+DIMENSION_LABELS = {"category": "catégorie", "provenance": "provenance", "department": "département",
+                    "country": "pays", "region": "région", "age": "tranche d'âge", "geolife": "segment Geolife",
+                    "stay": "durée de séjour"}
 
 _SPACES_RE = re.compile(r"[\s\u00a0\u202f\u2007]+")
 _PUNCT_RE = re.compile(r"[-'’_]")
@@ -133,7 +137,13 @@ def _countries() -> dict[str, str]:
     return names
 
 
-COUNTRIES: dict[str, str] = _countries()  # ISO alpha-2 (or a grouped code): French name
+# ISO's French names put some countries as « Corée, République de »: shown as people say them.
+SHORT_NAMES = {"KR": "Corée du Sud", "KP": "Corée du Nord", "RU": "Russie", "VN": "Viêt Nam", "TW": "Taïwan",
+               "IR": "Iran", "SY": "Syrie", "BO": "Bolivie", "VE": "Venezuela", "TZ": "Tanzanie", "MD": "Moldavie",
+               "MK": "Macédoine du Nord", "LA": "Laos", "VA": "Vatican", "CD": "République démocratique du Congo",
+               "FM": "Micronésie", "PS": "Palestine", "GB": "Royaume-Uni", "US": "États-Unis", "CZ": "Tchéquie"}
+ISO_NAMES: dict[str, str] = _countries()
+COUNTRIES: dict[str, str] = {**ISO_NAMES, **SHORT_NAMES}  # ISO alpha-2 (or a grouped code): French name
 
 
 def _index(names: dict[str, object], aliases: dict[str, str], label_of=lambda v: v) -> dict[str, str]:
@@ -154,7 +164,7 @@ INDEXES: dict[str, dict[str, str]] = {
     "category": _index(CATEGORIES, CATEGORY_ALIASES),
     "provenance": _index(PROVENANCES, PROVENANCE_ALIASES),
     "department": _index(DEPARTMENTS, DEPARTMENT_ALIASES, label_of=lambda v: v[0]),
-    "country": _index(COUNTRIES, COUNTRY_ALIASES),
+    "country": _index(COUNTRIES, {**{fold(name): code for code, name in ISO_NAMES.items()}, **COUNTRY_ALIASES}),
     "region": _index(REGIONS, {}),
     "age": _index(AGE_BANDS, AGE_ALIASES),
     "geolife": _index(GEOLIFE, {}, label_of=lambda v: v[0]),
