@@ -31,7 +31,9 @@ def import_command(paths, provisional):
             try:
                 data = path.read_bytes()
             except OSError as exc:
-                click.echo(f"Erreur : impossible de lire {path} ({exc.strerror}).", err=True)
+                reason = "fichier introuvable" if isinstance(exc, FileNotFoundError) else "accès refusé" if isinstance(
+                    exc, PermissionError) else "erreur de lecture"
+                click.echo(f"Erreur : impossible de lire {path} ({reason}).", err=True)
                 failed = True
                 continue
             imp = Import(filename=path.name, sha256="", is_provisional=provisional, status="running")

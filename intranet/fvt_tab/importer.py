@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import PurePosixPath
 
@@ -36,7 +37,7 @@ from intranet.fvt_tab.models import (
     ZoneAlias,
 )
 from intranet.fvt_tab.reading import Parsed, ReadError
-from intranet.fvt_tab.reference import fold
+from intranet.fvt_tab.reference import DIMENSION_LABELS, fold
 
 FACT_COLUMNS = ["zone_id", "family", "breakdown", "is_weekly", "day", "category", "provenance", "origin", "profile",
                 "other_place", "value", "is_total", "is_provisional", "import_id"]
@@ -92,13 +93,15 @@ def read_upload(filename: str, data: bytes, profile: MappingProfile | None = Non
         parsed.append(reading.normalise(reading.read_csv(data, meta), meta, aliases))
     elif lower.endswith((".xlsx", ".xlsm")):
         sheets = reading.read_workbook(data, name)
-        workbook_meta = reading.parse_name(PurePosixPath(name).stem + ".csv")
-        zone_code = workbook_meta.zone_code if workbook_meta else ""
+        zone_code = reading.zone_code_in(name)
         for n, (sheet_name, frame) in enumerate(sheets.items(), 1):
             if profile is not None:
                 if profile.sheet and sheet_name != profile.sheet:
                     continue
-                parsed.append(_profiled_sheet(frame, sheet_name, name, profile, aliases, zone_code))
+                if not profile.sheet and len(frame) < profile.header_row:  # a chart or an empty sheet
+                    skipped.append(f"{name} › {sheet_name}")
+                    continue
+                parsed.extend(_profiled_sheet(frame, sheet_name, name, profile, aliases, zone_code))
                 continue
             meta = reading.parse_name(f"{sheet_name}_2000B1.csv")
             if meta is None:
@@ -106,7 +109,7 @@ def read_upload(filename: str, data: bytes, profile: MappingProfile | None = Non
                 continue
             meta.name, meta.zone_code, meta.year, meta.bimestre = f"{name} › {sheet_name}", zone_code, None, None
             meta.is_weekly = meta.is_weekly or "semaine" in name.lower()
-            parsed.append(reading.normalise(reading.sheet_as_long(frame), meta, aliases))
+            parsed.extend(_per_zone(reading.sheet_as_long(frame, 1, meta.name), meta, aliases))
             progress(n, len(sheets))
     else:
         raise ReadError(_("%(name)s : type de fichier non pris en charge (ZIP, CSV ou Excel .xlsx).", name=name))
@@ -115,10 +118,22 @@ def read_upload(filename: str, data: bytes, profile: MappingProfile | None = Non
     return parsed, skipped
 
 
+def _per_zone(body: pd.DataFrame, meta: reading.FileInfo, aliases: dict[str, dict[str, str]]) -> list[Parsed]:
+    """A sheet's rows, one part per zone it names: a sheet may hold several zones (a report with one row
+    per territory), and each goes to its own zone (by its label, not by the workbook's code)."""
+    if "ZoneObservation" not in body.columns:
+        return [reading.normalise(body, meta, aliases)]
+    keys = body["ZoneObservation"].map(fold)
+    labels = [k for k in dict.fromkeys(keys) if k]
+    if len(labels) <= 1:
+        return [reading.normalise(body, meta, aliases)]
+    return [reading.normalise(body[keys == k].copy(), replace(meta, zone_code=""), aliases) for k in labels]
+
+
 def _profiled_sheet(frame: pd.DataFrame, sheet: str, name: str, profile: MappingProfile,
-                    aliases: dict[str, dict[str, str]], zone_code: str) -> Parsed:
+                    aliases: dict[str, dict[str, str]], zone_code: str) -> list[Parsed]:
     """A formatted report sheet read through a mapping profile, turned into the long layout."""
-    body = reading.sheet_as_long(frame, profile.header_row)
+    body = reading.sheet_as_long(frame, profile.header_row, f"{name} › {sheet}")
     cols = list(body.columns)
     if profile.period_columns:
         periods = [c for c in cols if c in profile.period_columns]
@@ -134,13 +149,14 @@ def _profiled_sheet(frame: pd.DataFrame, sheet: str, name: str, profile: Mapping
                 raise ReadError(_("%(name)s › %(sheet)s : la colonne « %(col)s » du profil manque.",
                                   name=name, sheet=sheet, col=col))
         body = body.rename(columns={profile.date_column: "Date", profile.value_column: "Volume"})
+        body["Date"] = reading.excel_dates(body["Date"])
     if profile.zone_column and profile.zone_column in body.columns:
         body = body.rename(columns={profile.zone_column: "ZoneObservation"})
     body["CategorieVisiteur"] = profile.category
     body["Provenance"] = profile.provenance
     meta = reading.FileInfo(name=f"{name} › {sheet}", family=profile.family, breakdown="",
                             zone_code=profile.zone_code or zone_code, is_weekly=False)
-    return reading.normalise(body, meta, aliases)
+    return _per_zone(body, meta, aliases)
 
 
 # -- zones -----------------------------------------------------------------------------------------
@@ -340,7 +356,8 @@ def format_report(imp: Import) -> str:
         lines.append(_("Fichiers provisoires non chargés (données définitives déjà présentes) : %(list)s",
                        list=", ".join(r["skipped_provisional"])))
     for dimension, labels in (r.get("unknown_labels") or {}).items():
-        lines.append(_("Libellés inconnus (%(dim)s) : %(list)s", dim=dimension, list=", ".join(labels)))
+        lines.append(_("Libellés inconnus (%(dim)s) : %(list)s", dim=DIMENSION_LABELS.get(dimension, dimension),
+                       list=", ".join(labels)))
     if r.get("new_zones"):
         lines.append(_("Nouvelles zones à rattacher à un territoire : %(list)s", list=", ".join(r["new_zones"])))
     for code, days in (r.get("outage_days") or {}).items():

@@ -8,6 +8,7 @@ checked before they are opened (size, entries, compression ratio, entry names).
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 import zipfile
@@ -91,6 +92,24 @@ def parse_name(name: str) -> FileInfo | None:
                     is_weekly=weekly, year=int(m.group("year")), bimestre=int(m.group("bimestre")))
 
 
+def zone_code_in(name: str) -> str:
+    """The zone code a workbook's name carries (``Livraison_2024B4_CARLADES0.xlsx`` → CARLADES0), or ""."""
+    stem = PurePosixPath(name).stem
+    meta = parse_name(stem + ".csv")
+    if meta is not None:
+        return meta.zone_code
+    m = re.search(r"_20\d\dB[1-6]_(?P<zone>[A-Za-z0-9-]+)$", stem)
+    return m.group("zone") if m else ""
+
+
+_EXCEL_DATE_RE = r"^(\d{4}-\d\d-\d\d)[ T]00:00:00$"
+
+
+def excel_dates(values: pd.Series) -> pd.Series:
+    """Cells Excel holds as dates come back as « 2024-07-14 00:00:00 »: the day only."""
+    return values.astype(str).str.strip().str.replace(_EXCEL_DATE_RE, r"\1", regex=True)
+
+
 # -- archives --------------------------------------------------------------------------------------
 
 def check_archive(data: bytes, what: str) -> zipfile.ZipFile:
@@ -155,27 +174,49 @@ def _canonical(header: str) -> str:
     return HEADER_ALIASES.get(key, HEADER_ALIASES.get(fold(header), header.strip()))
 
 
+def _records(text: str, sep: str) -> list[tuple[int, int]]:
+    """(first line, number of fields) of every non-blank record; quoted fields respected."""
+    if '"' not in text:
+        return [(n, ln.count(sep) + 1) for n, ln in enumerate(text.splitlines(), 1) if ln.strip()]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    out, start = [], 1
+    for row in reader:
+        if any(cell.strip() for cell in row):
+            out.append((start, len(row)))
+        start = reader.line_num + 1
+    return out
+
+
 def read_csv(data: bytes, info: FileInfo) -> pd.DataFrame:
-    """The file as a DataFrame of strings with canonical column names and a ``line`` column."""
+    """The file as a DataFrame of strings with canonical column names and a ``line`` column.
+
+    Every line must have as many fields as the header: a line cut short at the end is a truncated
+    file, a line with more or fewer fields elsewhere a malformed one (pandas would otherwise shift
+    the columns or read the missing volume as withheld)."""
     text = decode(data, info.name)
     if not text.strip():
         raise ReadError(_("%(name)s est vide.", name=info.name))
     header_line = text.split("\n", 1)[0]
     sep = _separator(header_line)
-    lines = text.splitlines()
-    n_fields = len(header_line.split(sep))
-    # A truncated file: its last line stops in the middle (fewer fields than the header).
-    last = next((ln for ln in reversed(lines) if ln.strip()), "")
-    if len(lines) > 1 and len(last.split(sep)) < n_fields:
-        raise ReadError(_("%(name)s est tronqué ou mal formé : la ligne %(line)d est incomplète.",
-                          name=info.name, line=len(lines)))
+    records = _records(text, sep)
+    n_fields = records[0][1]
+    for n, (line, count) in enumerate(records[1:], 2):
+        if count == n_fields:
+            continue
+        if n == len(records) and count < n_fields:
+            raise ReadError(_("%(name)s est tronqué ou mal formé : la ligne %(line)d est incomplète.",
+                              name=info.name, line=line))
+        raise ReadError(_("%(name)s est mal formé : la ligne %(line)d a %(found)d champs au lieu de %(expected)d.",
+                          name=info.name, line=line, found=count, expected=n_fields))
     try:
         df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False,
-                         engine="c", skip_blank_lines=True)
+                         engine="c", skip_blank_lines=True, index_col=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-        raise ReadError(_("%(name)s est mal formé : %(detail)s", name=info.name, detail=str(exc)[:200])) from exc
+        raise ReadError(_("%(name)s est mal formé (guillemets ou séparateurs incohérents).",
+                          name=info.name)) from exc
     df.columns = [_canonical(c) for c in df.columns]
-    df["line"] = range(2, len(df) + 2)
+    lines = [line for line, _count in records[1:]]
+    df["line"] = lines if len(lines) == len(df) else range(2, len(df) + 2)
     return df
 
 
@@ -308,18 +349,20 @@ def read_workbook(data: bytes, name: str) -> dict[str, pd.DataFrame]:
     return sheets
 
 
-def sheet_as_long(frame: pd.DataFrame, header_row: int = 1) -> pd.DataFrame:
+def sheet_as_long(frame: pd.DataFrame, header_row: int = 1, what: str = "") -> pd.DataFrame:
     """A sheet in the long layout: the header on ``header_row`` (1-based), canonical names, ``line``."""
     frame = frame.reset_index(drop=True)
-    header = [str(v).strip() for v in frame.iloc[header_row - 1]]
+    if len(frame) < header_row:
+        raise ReadError(_("%(what)s : la feuille n'a pas de ligne %(row)d, où l'en-tête est attendu.",
+                          what=what, row=header_row))
+    header = excel_dates(frame.iloc[header_row - 1]).tolist()  # period columns may be real dates
     body = frame.iloc[header_row:].copy()
     body.columns = [_canonical(h) if h else f"col{i}" for i, h in enumerate(header)]
     body = body.astype(str)
     lines = [i + header_row + 1 for i in range(len(body))]
     keep = ~(body == "").all(axis=1)
     body = body[keep].copy()
-    # Excel dates come back as "2024-07-14 00:00:00".
     if "Date" in body.columns:
-        body["Date"] = body["Date"].str.slice(0, 10)
+        body["Date"] = excel_dates(body["Date"])
     body["line"] = [line for line, k in zip(lines, keep, strict=True) if k]
     return body

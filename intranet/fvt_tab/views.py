@@ -26,7 +26,7 @@ from intranet.fvt_tab import access
 from intranet.fvt_tab.forms import MappingProfileForm, UploadForm, ZoneForm
 from intranet.fvt_tab.importer import duplicate_of, sha256
 from intranet.fvt_tab.models import DayQuality, Fact, Import, ImportIssue, MappingProfile, Zone, ZoneAlias
-from intranet.fvt_tab.reference import fold
+from intranet.fvt_tab.reference import DIMENSION_LABELS, fold
 from intranet.fvt_tab.summary import SOURCE, summary
 
 bp = Blueprint("fvt_tab", __name__)
@@ -214,7 +214,8 @@ def import_report(import_id: int):
     imp = _import_or_404(import_id)
     issues = db.paginate(sa.select(ImportIssue).where(ImportIssue.import_id == imp.id).order_by(ImportIssue.id),
                          per_page=50, error_out=False)
-    return render_template("fvt_tab/import.html", imp=imp, issues=issues, state=_state(imp))
+    return render_template("fvt_tab/import.html", imp=imp, issues=issues, state=_state(imp),
+                           dimension_labels=DIMENSION_LABELS)
 
 
 def _state(imp: Import) -> dict:
