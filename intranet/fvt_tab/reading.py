@@ -12,6 +12,7 @@ import csv
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -133,6 +134,11 @@ def check_archive(data: bytes, what: str) -> zipfile.ZipFile:
                               what=what, ratio=info.file_size // max(info.compress_size, 1), name=name[:200]))
     if total > MAX_TOTAL_BYTES:
         raise ReadError(_("%(what)s est trop gros une fois décompressé.", what=what))
+    # Many small entries (each under the size checked above) can make a bomb together.
+    packed = sum(info.compress_size for info in infos)
+    if total > 1024 * 1024 and total / max(packed, 1) > MAX_RATIO:
+        raise ReadError(_("%(what)s ressemble à une bombe de décompression (taux %(ratio)d:1 sur l'ensemble "
+                          "de ses fichiers).", what=what, ratio=total // max(packed, 1)))
     return archive
 
 
@@ -142,7 +148,8 @@ def read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, what: str) -> by
     try:
         with archive.open(info) as f:
             data = f.read(limit + 1)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+    # RuntimeError: an encrypted entry (a password would be needed).
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError, RuntimeError) as exc:
         raise ReadError(_("%(what)s : le fichier %(name)s est endommagé.", what=what, name=info.filename)) from exc
     if len(data) > limit:
         raise ReadError(_("%(what)s : le fichier %(name)s est plus gros qu'annoncé.", what=what, name=info.filename))
