@@ -76,7 +76,8 @@ def zone(code: str):
 @login_required
 def export(code: str):
     z = access.require_export(current_user, code)
-    year = request.args.get("annee", type=int) or date.today().year
+    years = _years(z)  # without ?annee=, the year the zone page shows: the latest with data
+    year = request.args.get("annee", type=int) or (years[0] if years else date.today().year)
     rows = db.session.execute(
         sa.select(Fact.day, Fact.family, Fact.category, Fact.provenance, sa.func.sum(Fact.value))
         .where(Fact.zone_id == z.id, Fact.breakdown == "", Fact.is_weekly.is_(False),

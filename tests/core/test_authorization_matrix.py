@@ -147,6 +147,22 @@ EXPECTED: dict[str, dict[str, int]] = {
     # The comment is the animateur's: only they edit it; they or an admin delete it.
     "feed.edit_comment": _cell(302, 403, 200, 403),
     "feed.delete_comment": _cell(302, 403, 302, 302),
+    # -- fvt_tab (Flux Vision) ------------------------------------------------------------------
+    # The fixture's zone SALERS0 is linked to the territory of everyone's organization, with one
+    # day of figures: every logged-in role sees and exports it. The full matrix (own / other /
+    # unlinked zone × sharing on / off) is in tests/fvt_tab/test_access.py.
+    "fvt_tab.index": PRIVATE,
+    "fvt_tab.zone": PRIVATE,
+    "fvt_tab.export": PRIVATE,  # a CSV
+    # fvt_tab.manage and fvt_tab.import: admins and animateurs by default.
+    "fvt_tab.sharing": _cell(302, 403, 302, 302),  # POST-only: turns « Partage entre destinations » off
+    "fvt_tab.quality": _cell(302, 403, 302, 302),  # POST-only: marks a day, back to the zone page
+    "fvt_tab.zone_settings": _cell(302, 403, 200, 200),
+    "fvt_tab.imports": _cell(302, 403, 200, 200),
+    "fvt_tab.upload": _cell(302, 403, 200, 200),
+    "fvt_tab.import_report": _cell(302, 403, 200, 200),
+    "fvt_tab.import_state": _cell(302, 403, 200, 200),  # JSON for the progress bar
+    "fvt_tab.profiles": _cell(302, 403, 200, 200),
 }
 
 #: Fields a real form sends with some POST-only routes (besides the CSRF token).
@@ -155,6 +171,8 @@ POST_DATA: dict[str, dict[str, str]] = {
     "feed.comment": {"body": "Merci pour l'information"},
     "feed.pin": {"pinned": "1"},
     "feed.hide": {"reason": "Hors sujet"},
+    "fvt_tab.sharing": {"on": "0"},
+    "fvt_tab.quality": {"day": "2024-07-02", "flag": "interpolated", "note": "Relais en maintenance"},
 }
 
 #: What an allowed POST changes: counter of ``_state`` → difference.
@@ -166,6 +184,8 @@ EFFECTS: dict[str, dict[str, int]] = {
     "feed.pin": {"pinned": 1},
     "feed.hide": {"hidden": 1},
     "feed.delete_comment": {"comments": -1},
+    "fvt_tab.sharing": {"fvt_sharing": -1},
+    "fvt_tab.quality": {"fvt_days_flagged": 1},
 }
 
 
@@ -175,6 +195,7 @@ FILE_ROUTES = {
     "core.healthz": "application/json", "core.audience_search": "application/json",
     "core.audience_description": "application/json", "notifications.counter": "application/json",
     "feed.attachment": "image/", "feed.thumbnail": "image/",
+    "fvt_tab.export": "text/csv", "fvt_tab.import_state": "application/json",
 }
 
 
@@ -262,6 +283,21 @@ def world(app, factories):
             comment = feed.add_comment(people["animateur"], post, "J'y serai")
         db.session.commit()
         args.update(post_id=post.id, comment_id=comment.id, attachment_id=post.attachments[0].id)
+    if "fvt_tab" in app.extensions["intranet_registry"].plugins:
+        from datetime import date
+
+        from intranet.fvt_tab.models import Zone
+        from tests.fvt_tab.conftest import csv_bytes, daily_rows, import_file
+
+        # A delivery imported from the command line (an import to report on), whose zone the
+        # observatory then linked to the organization's territory.
+        rows = daily_rows(date(2024, 7, 1), days=3, zone="Pays de Salers", provenances=("NonLocal", "Etranger"),
+                          volume=1234)
+        imp = import_file("Nuitee_2024B4_SALERS0.csv", csv_bytes(rows))
+        zone = db.session.scalar(sa.select(Zone).where(Zone.code == "SALERS0"))
+        zone.territory_id = territory.id
+        db.session.commit()
+        args.update(code=zone.code, import_id=imp.id)
     return {"args": args, "people": people}
 
 
@@ -285,6 +321,17 @@ def _state() -> dict[str, int]:
                      pinned=count(sa.select(Post.id).where(Post.pinned_at.is_not(None))),
                      hidden=count(sa.select(Post.id).where(Post.hidden_at.is_not(None))),
                      edited=count(sa.select(Post.id).where(Post.edited_at.is_not(None))))
+    if "fvt_tab" in current_registry().plugins:
+        from intranet.core.models import Setting
+        from intranet.fvt_tab.models import DayQuality, Fact, Import, MappingProfile, Zone, ZoneAlias
+
+        sharing = db.session.get(Setting, "fvt_tab.sharing")
+        state.update(fvt_sharing=int(sharing is None or bool(sharing.value)),
+                     fvt_days_flagged=count(sa.select(DayQuality.zone_id)),
+                     fvt_imports=count(sa.select(Import.id)), fvt_facts=count(sa.select(Fact.id)),
+                     fvt_profiles=count(sa.select(MappingProfile.id)),
+                     fvt_zones_linked=count(sa.select(Zone.id).where(Zone.territory_id.is_not(None))),
+                     fvt_aliases=count(sa.select(ZoneAlias.id)))
     return state
 
 
