@@ -162,11 +162,13 @@ def _profiled_sheet(frame: pd.DataFrame, sheet: str, name: str, profile: Mapping
 # -- zones -----------------------------------------------------------------------------------------
 
 def resolve_zone(code: str, label: str, report: dict) -> Zone:
-    """The zone named by the file: by code, else by alias; created (and reported) when unknown."""
+    """The zone named by the file: by its code; by alias only for a file that names no code (an
+    unknown code is a new zone, never another zone that happens to share its label); created (and
+    reported) when unknown."""
     zone = None
     if code:
         zone = db.session.scalar(sa.select(Zone).where(Zone.code == code))
-    if zone is None and label:
+    if zone is None and not code and label:
         alias = db.session.scalar(sa.select(ZoneAlias).where(ZoneAlias.folded == fold(label)))
         zone = alias.zone if alias else None
     if zone is None and not code and label:

@@ -218,6 +218,17 @@ def test_unknown_category_rows_are_rejected_with_their_lines_and_listed(app):
     assert "rejetées : 2" in text
 
 
+def test_the_report_page_names_the_dimensions_in_french(app, client, login, factories):
+    rows = daily_rows(JULY, provenances=("Etranger",), categories=("Touriste", "Martien"),
+                      extra={"Pays": ["BELGIQUE", "SYLDAVIE"]}, volume=vol)
+    imp = import_file("Nuitee_Pays_2024B4_SALERS0.csv", csv_bytes(rows))
+    login(factories.user(role="animateur"))
+    page = client.get(f"/fvt_tab/imports/{imp.id}").get_data(as_text=True)
+    assert "Libellés inconnus (catégorie) : Martien" in page
+    assert "Libellés inconnus (pays) : SYLDAVIE" in page
+    assert "(category)" not in page and "(country)" not in page
+
+
 def test_line_numbers_are_the_file_s_own_even_after_blank_lines(app):
     rows = daily_rows(JULY, days=3, categories=("Touriste", "Martien"), volume=vol)
     data = csv_bytes(rows).replace(b"\n2024-07-02", b"\n\n\n2024-07-02", 1)  # two blank lines after line 3
@@ -597,6 +608,20 @@ def test_an_unknown_zone_is_created_and_listed_for_the_observatory(app):
     new = zone("NOUVELLEZONE1")
     assert (new.name, new.territory_id) == ("Vallée du Mars", None)
     assert "Nouvelles zones à rattacher à un territoire : SALERS0, NOUVELLEZONE1" in format_report(imp)
+
+
+def test_an_unknown_code_is_a_new_zone_even_with_another_zone_s_label(app):
+    """The code identifies the zone: a new code whose label is another zone's alias gets its own zone
+    (for the observatory to link), and the other zone's figures stay as they are."""
+    salers = daily_rows(JULY, days=3, volume=100)
+    other = daily_rows(JULY, days=3, volume=7)  # same label « Pays de Salers », another code
+    imp = import_file("Livraison.zip", zip_bytes({"Nuitee_2024B4_SALERS0.csv": csv_bytes(salers),
+                                                  "Nuitee_2024B4_SALERSCOM0.csv": csv_bytes(other)}))
+    assert imp.report["new_zones"] == ["SALERS0", "SALERSCOM0"]
+    assert [f["zone"] for f in imp.report["files"]] == ["SALERS0", "SALERSCOM0"]
+    assert [f.value for f in facts(zone="SALERS0")] == [100, 100, 100]
+    assert [f.value for f in facts(zone="SALERSCOM0")] == [7, 7, 7]
+    assert [a.alias for a in zone("SALERS0").aliases] == [SALERS] and zone("SALERSCOM0").aliases == []
 
 
 def test_a_file_without_code_resolves_its_zone_through_the_alias(app):

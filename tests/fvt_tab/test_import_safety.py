@@ -349,6 +349,23 @@ def test_a_zone_less_file_with_no_zone_label_is_refused(store):
         "ZoneObservation.")
 
 
+def test_a_failure_after_rows_were_written_rolls_everything_back(store):
+    """The first file is written (new values, a new zone), then the second names no zone: the whole
+    transaction is rolled back, on SQLite (executemany) and on PostgreSQL (COPY) alike."""
+    rows = daily_rows(JULY, days=2)
+    header = [h for h in rows[0] if h != "ZoneObservation"]
+    data = zip_bytes({NAME: nuitee(999), "Nuitee_2024B4_NOUVELLE0.csv": nuitee(5),
+                      "Diurne_2024B5.csv": csv_bytes(rows, header=header)})
+    assert refused("Livraison.zip", data, store) == (
+        "Impossible de savoir à quelle zone appartient un fichier : ni code dans son nom, ni colonne "
+        "ZoneObservation.")
+    assert {f.value for f in facts(family="Nuitee", breakdown="")} == {100}
+    # The store works on: the same delivery without its bad file is imported.
+    imp = import_file("Livraison.zip", zip_bytes({NAME: nuitee(999), "Nuitee_2024B4_NOUVELLE0.csv": nuitee(5)}))
+    assert imp.report["new_zones"] == ["NOUVELLE0"]
+    assert {f.value for f in facts(zone="SALERS0", family="Nuitee", breakdown="")} == {999}
+
+
 # -- through the worker ---------------------------------------------------------------------------------------
 
 def test_a_bomb_sent_through_the_upload_page_fails_in_the_worker_and_changes_nothing(store, client, login, factories):
