@@ -34,6 +34,7 @@ from tests.fvt_tab.conftest import (
 
 JULY = date(2024, 7, 1)
 SALERS = "Pays de Salers"
+NAME_B4 = "Nuitee_2024B4_SALERS0.csv"
 
 
 def zone(code: str) -> Zone:
@@ -216,6 +217,25 @@ def test_unknown_category_rows_are_rejected_with_their_lines_and_listed(app):
     assert "Libellés inconnus (catégorie) : Martien" in text
     assert "Diurne_2024B4_SALERS0.csv ligne 3 : catégorie inconnue" in text
     assert "rejetées : 2" in text
+
+
+def test_bad_lines_are_rejected_one_by_one_with_their_reason(app):
+    rows = daily_rows(JULY, days=8, volume=vol)
+    rows[1]["Date"] = "2024-13-45"
+    rows[2]["Volume"] = "beaucoup"
+    rows[3]["Volume"] = "-12"
+    rows[4]["Provenance"] = "Martienne"
+    rows[6] = dict(rows[5], Volume=4242)  # the same key twice: the last line is kept
+    rows[7]["Date"] = "08/07/2024"  # a file re-saved by a spreadsheet
+    rows[0]["Volume"] = "1\u202f234"  # a thousands separator
+    imp = import_file("Nuitee_2024B4_SALERS0.csv", csv_bytes(rows))
+
+    assert issues(imp) == [(NAME_B4, 3, "date illisible"), (NAME_B4, 4, "volume illisible"),
+                           (NAME_B4, 5, "volume négatif"), (NAME_B4, 6, "provenance inconnue"),
+                           (NAME_B4, 7, "ligne en double (la dernière est gardée)")]
+    assert imp.report["unknown_labels"] == {"provenance": ["Martienne"]}
+    assert (imp.rows_read, imp.rows_loaded, imp.rows_rejected) == (8, 3, 5)
+    assert values(facts(), "day") == {(JULY,): 1234, (date(2024, 7, 6),): 4242, (date(2024, 7, 8),): rows[7]["Volume"]}
 
 
 def test_the_report_page_names_the_dimensions_in_french(app, client, login, factories):
