@@ -134,7 +134,7 @@ def test_upload_queues_then_the_worker_imports_and_the_report_tells_everything(a
     assert "Fichier reçu : l&#39;import tourne en arrière-plan." in body
     assert 'role="progressbar"' in body and 'aria-valuenow="0"' in body and "progress-w-0" in body
     assert f'data-import-state="/fvt_tab/imports/{imp.id}/etat"' in body
-    assert "En attente : l&#39;import démarre dès que le worker est libre… (0 %)" in body
+    assert "En attente : l'import démarre dès que le worker est libre… (0 %)" in body
     assert "Import en cours" not in body
     assert "Import terminé" not in body and "Rapport" not in body
     state = animateur.get(f"/fvt_tab/imports/{imp.id}/etat")
