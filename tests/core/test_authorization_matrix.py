@@ -178,6 +178,22 @@ EXPECTED: dict[str, dict[str, int]] = {
     "events.categories": ADMIN_ONLY,
     "events.category_edit": ADMIN_ONLY,
     "events.category_css": PUBLIC,  # colours only; the login page's stylesheet may use them
+    # -- fvt_tab (Flux Vision) ------------------------------------------------------------------
+    # The fixture's zone SALERS0 is linked to the territory of everyone's organization, with one
+    # day of figures: every logged-in role sees and exports it. The full matrix (own / other /
+    # unlinked zone × sharing on / off) is in tests/fvt_tab/test_access.py.
+    "fvt_tab.index": PRIVATE,
+    "fvt_tab.zone": PRIVATE,
+    "fvt_tab.export": PRIVATE,  # a CSV
+    # fvt_tab.manage and fvt_tab.import: admins and animateurs by default.
+    "fvt_tab.sharing": _cell(302, 403, 302, 302),  # POST-only: turns « Partage entre destinations » off
+    "fvt_tab.quality": _cell(302, 403, 302, 302),  # POST-only: marks a day, back to the zone page
+    "fvt_tab.zone_settings": _cell(302, 403, 200, 200),
+    "fvt_tab.imports": _cell(302, 403, 200, 200),
+    "fvt_tab.upload": _cell(302, 403, 200, 200),
+    "fvt_tab.import_report": _cell(302, 403, 200, 200),
+    "fvt_tab.import_state": _cell(302, 403, 200, 200),  # JSON for the progress bar
+    "fvt_tab.profiles": _cell(302, 403, 200, 200),
 }
 
 #: Fields a real form sends with some POST-only routes (besides the CSRF token).
@@ -187,6 +203,8 @@ POST_DATA: dict[str, dict[str, str]] = {
     "feed.pin": {"pinned": "1"},
     "feed.hide": {"reason": "Hors sujet"},
     "events.participate": {"status": "yes"},
+    "fvt_tab.sharing": {"on": "0"},
+    "fvt_tab.quality": {"day": "2024-07-02", "flag": "interpolated", "note": "Relais en maintenance"},
 }
 
 #: What an allowed POST changes: counter of ``_state`` → difference.
@@ -204,6 +222,8 @@ EFFECTS: dict[str, dict[str, int]] = {
     "events.review": {"published": 1, "posts": 1},  # validates the waiting event: published, in the feed
     "events.participate": {"participations": 1},
     "events.subscription_action": {"calendar_tokens": 1},  # « renouveler » creates one's token
+    "fvt_tab.sharing": {"fvt_sharing": -1},
+    "fvt_tab.quality": {"fvt_days_flagged": 1},
 }
 
 
@@ -215,6 +235,7 @@ FILE_ROUTES = {
     "feed.attachment": "image/", "feed.thumbnail": "image/",
     "events.attachment": "application/pdf", "events.event_ics": "text/calendar",
     "events.participants_csv": "text/csv", "events.category_css": "text/css",
+    "fvt_tab.export": "text/csv", "fvt_tab.import_state": "application/json",
 }
 
 
@@ -336,6 +357,21 @@ def world(app, factories):
                      # Arguments that another plugin's routes also use, with other values:
                      "events.attachment:attachment_id": attachment.id,
                      "events.review:event_id": pending.id, "events.review:decision": "valider"})
+    if "fvt_tab" in app.extensions["intranet_registry"].plugins:
+        from datetime import date
+
+        from intranet.fvt_tab.models import Zone
+        from tests.fvt_tab.conftest import csv_bytes, daily_rows, import_file
+
+        # A delivery imported from the command line (an import to report on), whose zone the
+        # observatory then linked to the organization's territory.
+        rows = daily_rows(date(2024, 7, 1), days=3, zone="Pays de Salers", provenances=("NonLocal", "Etranger"),
+                          volume=1234)
+        imp = import_file("Nuitee_2024B4_SALERS0.csv", csv_bytes(rows))
+        zone = db.session.scalar(sa.select(Zone).where(Zone.code == "SALERS0"))
+        zone.territory_id = territory.id
+        db.session.commit()
+        args.update(code=zone.code, import_id=imp.id)
     return {"args": args, "people": people}
 
 
@@ -372,6 +408,17 @@ def _state() -> dict[str, int]:
                      participations=count(sa.select(Participation.user_id)),
                      calendar_tokens=count(sa.select(CalendarToken.user_id)),
                      categories=count(sa.select(Category.id)))
+    if "fvt_tab" in current_registry().plugins:
+        from intranet.core.models import Setting
+        from intranet.fvt_tab.models import DayQuality, Fact, Import, MappingProfile, Zone, ZoneAlias
+
+        sharing = db.session.get(Setting, "fvt_tab.sharing")
+        state.update(fvt_sharing=int(sharing is None or bool(sharing.value)),
+                     fvt_days_flagged=count(sa.select(DayQuality.zone_id)),
+                     fvt_imports=count(sa.select(Import.id)), fvt_facts=count(sa.select(Fact.id)),
+                     fvt_profiles=count(sa.select(MappingProfile.id)),
+                     fvt_zones_linked=count(sa.select(Zone.id).where(Zone.territory_id.is_not(None))),
+                     fvt_aliases=count(sa.select(ZoneAlias.id)))
     return state
 
 

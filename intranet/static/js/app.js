@@ -253,4 +253,20 @@ document.addEventListener("click", function (event) {
   var done = function () { button.textContent = "✓"; };
   if (navigator.clipboard) { navigator.clipboard.writeText(input.value).then(done, function () { document.execCommand("copy"); done(); }); }
   else { document.execCommand("copy"); done(); }
+// FVT import report: follow the worker's progress, then reload to show the report.
+document.querySelectorAll("[data-import-state]").forEach(function (box) {
+  var bar = box.querySelector("[data-import-bar]");
+  var status = box.querySelector("[data-import-status]");
+  function poll() {
+    fetch(box.dataset.importState, {credentials: "same-origin"})
+      .then(function (r) { return r.json(); })
+      .then(function (s) {
+        bar.className = "progress-bar progress-w-" + (Math.floor(s.progress / 5) * 5);
+        box.querySelector("[role=progressbar]").setAttribute("aria-valuenow", s.progress);
+        if (s.status === "done" || s.status === "failed") { window.location.reload(); return; }
+        status.firstChild.textContent = status.firstChild.textContent.replace(/\d+ %/, s.progress + " %");
+        setTimeout(poll, 1500);
+      });
+  }
+  if (!/done|failed/.test(box.dataset.initial || "")) { setTimeout(poll, 1500); }
 });
