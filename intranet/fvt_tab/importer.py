@@ -216,8 +216,8 @@ def _write(parsed: Parsed, zone: Zone, imp: Import, report: dict) -> int:
         "is_total": [bool(v) for v in rows["is_total"].tolist()], "is_provisional": [imp.is_provisional] * n,
         "import_id": [imp.id] * n}
     _bulk_insert(columns, n)
-    for year in {d.year for d in (first, last)} | set(range(first.year, last.year + 1)):
-        report.setdefault("_touched", set()).add((zone.id, year))
+    for year in range(first.year, last.year + 1):
+        report.setdefault("_touched", {}).setdefault((zone.id, year), set()).add((info.family, info.breakdown))
     return n
 
 
@@ -242,14 +242,26 @@ def _bulk_insert(columns: dict[str, list], n: int) -> None:
                                                        for row in zip(*(columns[c] for c in names), strict=True)])
 
 
-def refresh_year_totals(zone_id: int, year: int) -> None:
-    """Rebuild the year's sums of a zone from the daily facts (weekly rows never add to them)."""
-    db.session.execute(sa.delete(YearTotal).where(YearTotal.zone_id == zone_id, YearTotal.year == year))
+def refresh_year_totals(zone_id: int, year: int, families: set[tuple[str, str]] | None = None) -> None:
+    """Rebuild the year's sums of a zone from the daily facts (weekly rows never add to them): of
+    the (family, breakdown) pairs an import touched, each read through the facts' index, or of all."""
+    f = Fact
+    if families:
+        for family, breakdown in sorted(families):
+            _rebuild_totals(zone_id, year, sa.and_(f.family == family, f.breakdown == breakdown),
+                            sa.and_(YearTotal.family == family, YearTotal.breakdown == breakdown))
+        return
+    _rebuild_totals(zone_id, year, sa.true(), sa.true())
+
+
+def _rebuild_totals(zone_id: int, year: int, facts_scope, totals_scope) -> None:
     f = Fact
     start, end = date(year, 1, 1), date(year, 12, 31)
+    db.session.execute(sa.delete(YearTotal).where(YearTotal.zone_id == zone_id, YearTotal.year == year,
+                                                  totals_scope))
     select = (sa.select(f.zone_id, sa.literal(year), f.family, f.breakdown, f.category, f.provenance, f.origin,
                         f.profile, sa.func.sum(f.value), sa.func.count(f.value))
-              .where(f.zone_id == zone_id, f.day >= start, f.day <= end, f.is_weekly.is_(False),
+              .where(f.zone_id == zone_id, facts_scope, f.day >= start, f.day <= end, f.is_weekly.is_(False),
                      f.is_total.is_(False))
               .group_by(f.zone_id, f.family, f.breakdown, f.category, f.provenance, f.origin, f.profile))
     db.session.execute(sa.insert(YearTotal).from_select(
@@ -326,8 +338,8 @@ def run_import(imp: Import, data: bytes, progress=lambda pct: None) -> Import:
                                           message=reason))
         progress(40 + int(45 * n / len(parsed)))
     outages: dict[str, list[str]] = {}
-    for zone_id, year in sorted(report.pop("_touched", set())):
-        refresh_year_totals(zone_id, year)
+    for (zone_id, year), families in sorted(report.pop("_touched", {}).items()):
+        refresh_year_totals(zone_id, year, families)
         days = detect_outages(zone_id, year)
         if days:
             code = db.session.get(Zone, zone_id).code
