@@ -233,7 +233,7 @@ def _empty_store(ctx: Context) -> None:
     """Facts, year totals, day flags and imports gone; the zones (and their aliases) kept."""
     from intranet.extensions import db
 
-    tables = ["fvt_import_issues", "fvt_imports", "fvt_day_quality", "fvt_year_totals", "fvt_facts"]
+    tables = ["fvt_tab_import_issues", "fvt_tab_imports", "fvt_tab_day_quality", "fvt_tab_year_totals", "fvt_tab_facts"]
     if ctx.db == "postgres":
         db.session.execute(sa.text(f"TRUNCATE {', '.join(tables)}"))
     else:
@@ -351,7 +351,7 @@ def _fill_store(deliveries: list[Delivery], zone_ids: dict[str, int], zones: lis
             db.session.commit()
     insert_s = time.perf_counter() - t0
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(sa.text("ANALYZE fvt_facts"))  # as autovacuum does some time after a bulk load
+        db.session.execute(sa.text("ANALYZE fvt_tab_facts"))  # as autovacuum does some time after a bulk load
         db.session.commit()
     t0 = time.perf_counter()
     for code in zones:

@@ -231,10 +231,10 @@ def _bulk_insert(columns: dict[str, list], n: int) -> None:
     if dialect == "sqlite":
         columns = dict(columns, day=[d.isoformat() for d in columns["day"]])
         # Column names come from the code above, never from a file.
-        sql = f"INSERT INTO fvt_facts ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"  # noqa: S608
+        sql = f"INSERT INTO fvt_tab_facts ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"  # noqa: S608
         raw.executemany(sql, zip(*(columns[c] for c in names), strict=True))
     elif dialect == "postgresql":
-        with raw.cursor() as cur, cur.copy(f"COPY fvt_facts ({', '.join(names)}) FROM STDIN") as copy:
+        with raw.cursor() as cur, cur.copy(f"COPY fvt_tab_facts ({', '.join(names)}) FROM STDIN") as copy:
             for row in zip(*(columns[c] for c in names), strict=True):
                 copy.write_row(row)
     else:

@@ -1,13 +1,13 @@
 """The Flux Vision store.
 
-One long fact table (``fvt_facts``): a zone, a day (or the Monday of a week for weekly files, kept
+One long fact table (``fvt_tab_facts``): a zone, a day (or the Monday of a week for weekly files, kept
 apart by ``is_weekly``), the file family and breakdown it came from, the visitor category and
 provenance, at most one origin (department INSEE code, ISO country code or region code), at most
 one profile (age band, Geolife segment, stay length, presence class), the other place of the
 mobility families, and the value — NULL when Orange withheld it (small numbers), never 0. A unique
 natural key makes a re-import an update, never a duplicate.
 
-Dashboards read ``fvt_year_totals`` (sums per zone, year and dimensions, refreshed for the zones
+Dashboards read ``fvt_tab_year_totals`` (sums per zone, year and dimensions, refreshed for the zones
 and years an import touches), not the facts. Reference data (categories, departments, countries…)
 lives in code (``reference.py``), versioned with the importer that reads it; what observatories
 edit lives here: zone aliases, label aliases, mapping profiles, day-quality flags.
@@ -26,7 +26,7 @@ from intranet.extensions import db
 
 
 class Zone(db.Model):
-    __tablename__ = "fvt_zones"
+    __tablename__ = "fvt_tab_zones"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(50), unique=True)  # as in the file names: SALERS0
@@ -43,10 +43,10 @@ class Zone(db.Model):
 class ZoneAlias(db.Model):
     """Another name of a zone (the ZoneObservation label, an old name): series stay whole."""
 
-    __tablename__ = "fvt_zone_aliases"
+    __tablename__ = "fvt_tab_zone_aliases"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    zone_id: Mapped[int] = mapped_column(sa.ForeignKey("fvt_zones.id", ondelete="CASCADE"), index=True)
+    zone_id: Mapped[int] = mapped_column(sa.ForeignKey("fvt_tab_zones.id", ondelete="CASCADE"), index=True)
     alias: Mapped[str] = mapped_column(sa.String(200))
     folded: Mapped[str] = mapped_column(sa.String(200), unique=True)
 
@@ -56,7 +56,7 @@ class ZoneAlias(db.Model):
 class LabelAlias(db.Model):
     """An observatory's mapping of a label found in files to a reference code (« GRANDE-BRETAGNE » → GB)."""
 
-    __tablename__ = "fvt_label_aliases"
+    __tablename__ = "fvt_tab_label_aliases"
     __table_args__ = (sa.UniqueConstraint("dimension", "folded"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -66,14 +66,14 @@ class LabelAlias(db.Model):
 
 
 class Import(db.Model):
-    __tablename__ = "fvt_imports"
+    __tablename__ = "fvt_tab_imports"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     filename: Mapped[str] = mapped_column(sa.String(255))
     sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
     stored_key: Mapped[str | None] = mapped_column(sa.String(100))  # the upload, until the worker has read it
     is_provisional: Mapped[bool] = mapped_column(sa.Boolean, default=False)
-    mapping_profile_id: Mapped[int | None] = mapped_column(sa.ForeignKey("fvt_mapping_profiles.id",
+    mapping_profile_id: Mapped[int | None] = mapped_column(sa.ForeignKey("fvt_tab_mapping_profiles.id",
                                                                          ondelete="SET NULL"))
     # queued, running, done, failed
     status: Mapped[str] = mapped_column(sa.String(10), default="queued")
@@ -91,10 +91,10 @@ class Import(db.Model):
 
 
 class ImportIssue(db.Model):
-    __tablename__ = "fvt_import_issues"
+    __tablename__ = "fvt_tab_import_issues"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    import_id: Mapped[int] = mapped_column(sa.ForeignKey("fvt_imports.id", ondelete="CASCADE"), index=True)
+    import_id: Mapped[int] = mapped_column(sa.ForeignKey("fvt_tab_imports.id", ondelete="CASCADE"), index=True)
     file: Mapped[str] = mapped_column(sa.String(255), default="")
     line: Mapped[int | None] = mapped_column()
     severity: Mapped[str] = mapped_column(sa.String(10))  # error, warning, info
@@ -102,7 +102,7 @@ class ImportIssue(db.Model):
 
 
 class Fact(db.Model):
-    __tablename__ = "fvt_facts"
+    __tablename__ = "fvt_tab_facts"
     __table_args__ = (
         sa.UniqueConstraint("zone_id", "family", "breakdown", "is_weekly", "day", "category", "provenance",
                             "origin", "profile", "other_place", name="uq_fvt_facts_natural"),
@@ -110,7 +110,7 @@ class Fact(db.Model):
     )
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
-    zone_id: Mapped[int] = mapped_column(sa.ForeignKey("fvt_zones.id", ondelete="CASCADE"))
+    zone_id: Mapped[int] = mapped_column(sa.ForeignKey("fvt_tab_zones.id", ondelete="CASCADE"))
     family: Mapped[str] = mapped_column(sa.String(30))
     breakdown: Mapped[str] = mapped_column(sa.String(15), default="")
     is_weekly: Mapped[bool] = mapped_column(sa.Boolean, default=False)
@@ -129,11 +129,11 @@ class Fact(db.Model):
 class YearTotal(db.Model):
     """Pre-aggregated sums that dashboards and `flask fvt summary` read (daily rows, weekly excluded)."""
 
-    __tablename__ = "fvt_year_totals"
+    __tablename__ = "fvt_tab_year_totals"
     __table_args__ = (sa.Index("ix_fvt_year_totals_lookup", "zone_id", "year", "family", "breakdown"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    zone_id: Mapped[int] = mapped_column(sa.ForeignKey("fvt_zones.id", ondelete="CASCADE"))
+    zone_id: Mapped[int] = mapped_column(sa.ForeignKey("fvt_tab_zones.id", ondelete="CASCADE"))
     year: Mapped[int] = mapped_column()
     family: Mapped[str] = mapped_column(sa.String(30))
     breakdown: Mapped[str] = mapped_column(sa.String(15))
@@ -148,9 +148,9 @@ class YearTotal(db.Model):
 class DayQuality(db.Model):
     """A day of a zone that is not like the others: an outage (detected) or interpolated (by hand)."""
 
-    __tablename__ = "fvt_day_quality"
+    __tablename__ = "fvt_tab_day_quality"
 
-    zone_id: Mapped[int] = mapped_column(sa.ForeignKey("fvt_zones.id", ondelete="CASCADE"), primary_key=True)
+    zone_id: Mapped[int] = mapped_column(sa.ForeignKey("fvt_tab_zones.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
     flag: Mapped[str] = mapped_column(sa.String(15))  # outage, interpolated
     source: Mapped[str] = mapped_column(sa.String(10), default="auto")  # auto, manual
@@ -162,7 +162,7 @@ class MappingProfile(db.Model):
     """How to read a formatted report sheet (not the long layout): where the header is, which
     columns hold the date, the zone and the value, or which period columns to unpivot."""
 
-    __tablename__ = "fvt_mapping_profiles"
+    __tablename__ = "fvt_tab_mapping_profiles"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(100), unique=True)

@@ -415,7 +415,7 @@ def _state() -> dict[str, int]:
         sharing = db.session.get(Setting, "fvt_tab.sharing")
         state.update(fvt_sharing=int(sharing is None or bool(sharing.value)),
                      fvt_days_flagged=count(sa.select(DayQuality.zone_id)),
-                     fvt_imports=count(sa.select(Import.id)), fvt_facts=count(sa.select(Fact.id)),
+                     fvt_tab_imports=count(sa.select(Import.id)), fvt_tab_facts=count(sa.select(Fact.id)),
                      fvt_profiles=count(sa.select(MappingProfile.id)),
                      fvt_zones_linked=count(sa.select(Zone.id).where(Zone.territory_id.is_not(None))),
                      fvt_aliases=count(sa.select(ZoneAlias.id)))
