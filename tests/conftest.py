@@ -163,6 +163,18 @@ def login(client):
 
 
 @pytest.fixture
+def as_(app, login):
+    """``as_(user)``: a fresh test client logged in as ``user`` (several people at once)."""
+
+    def _as(user):
+        c = app.test_client()
+        login(user, c=c)
+        return c
+
+    return _as
+
+
+@pytest.fixture
 def outbox(app):
     """The e-mail outbox rows, newest last: ``outbox()`` returns them."""
     from intranet.core.models import MailMessage

@@ -24,16 +24,6 @@ EVIL = ["//evil.example", "/\\evil.example", "/\\/evil.example", "\\\\evil.examp
         "javascript:alert(1)", "/ /evil.example", "evil.example", "/\x00/evil.example"]
 
 
-@pytest.fixture
-def as_(app, login):
-    def _as(user):
-        c = app.test_client()
-        login(user, c=c)
-        return c
-
-    return _as
-
-
 def _post(c, url, data=None, token_page="/groups/", **kwargs):
     data = dict(data or {})
     data.setdefault("csrf_token", csrf_token(c, token_page))

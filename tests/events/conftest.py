@@ -129,18 +129,6 @@ def make_event(author, title: str = "Atelier du réseau", start: datetime | date
     return event
 
 
-@pytest.fixture
-def as_(app, login):
-    """``as_(user)``: a fresh test client logged in as ``user`` (several people at once)."""
-
-    def _as(user):
-        c = app.test_client()
-        login(user, c=c)
-        return c
-
-    return _as
-
-
 def post(c, url: str, data: dict | None = None, **kwargs):
     """POST ``data`` with a valid CSRF token (read from the profile page, as a browser would)."""
     data = dict(data or {})

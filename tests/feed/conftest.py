@@ -11,7 +11,6 @@ import io
 import re
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from flask import current_app
 from PIL import Image
@@ -104,13 +103,3 @@ def stored_files() -> set[Path]:
     return {p for p in root.rglob("*") if p.is_file()} if root.exists() else set()
 
 
-@pytest.fixture
-def as_(app, login):
-    """``as_(user)``: a fresh test client logged in as ``user`` (several people at once)."""
-
-    def _as(user):
-        c = app.test_client()
-        login(user, c=c)
-        return c
-
-    return _as

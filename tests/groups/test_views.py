@@ -33,18 +33,6 @@ def png(size=(60, 40), color=(200, 30, 30)) -> bytes:
     return out.getvalue()
 
 
-@pytest.fixture
-def as_(app, login):
-    """``as_(user)``: a fresh test client logged in as ``user`` (several people at once)."""
-
-    def _as(user):
-        c = app.test_client()
-        login(user, c=c)
-        return c
-
-    return _as
-
-
 def post(c, url, data=None, **kwargs):
     data = dict(data or {})
     data.setdefault("csrf_token", csrf_token(c, "/groups/"))

@@ -29,18 +29,6 @@ from tests.notifications import invite, mails_to, notifications_of, plain_and_ht
 BASE = "http://127.0.0.1"
 
 
-@pytest.fixture
-def as_(app, login):
-    """``as_(user)``: a fresh test client logged in as ``user`` (several people at once)."""
-
-    def _as(user):
-        c = app.test_client()
-        login(user, c=c)
-        return c
-
-    return _as
-
-
 def addressed_to(smtp, user) -> list:
     return [m for m in smtp.messages if m["To"] == user.email]
 

@@ -25,16 +25,6 @@ from tests.notifications import invite, mails_to, notifications_of, plain_and_ht
 BELL = re.compile(r'data-nav-badge="notifications.index">.*?<span class="([^"]*)" data-count="(\d+)"', re.S)
 
 
-@pytest.fixture
-def as_(app, login):
-    def _as(user):
-        c = app.test_client()
-        login(user, c=c)
-        return c
-
-    return _as
-
-
 def bell(c) -> tuple[int, bool]:
     """The bell's count on the dashboard, and whether the badge is shown."""
     page = c.get("/")
