@@ -350,7 +350,7 @@ def test_events_journey_propose_validate_register_and_ical_subscription(
         expect(mpage.get_by_text("Vous n'avez pas encore d'adresse d'abonnement.")).to_be_visible()
         mpage.locator("main").get_by_role("button", name="Créer mon adresse d’abonnement").click()
         mpage.wait_for_url(_url("/events/abonnement"))
-        expect(mpage.get_by_role("alert")).to_contain_text("adresse d'abonnement")
+        expect(mpage.get_by_role("alert")).to_contain_text("Adresse d'abonnement créée.")
         address = mpage.get_by_label("Votre adresse personnelle (secrète : ne la partagez pas)")
         expect(address).not_to_be_editable()
         url = address.input_value()

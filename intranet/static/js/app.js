@@ -253,6 +253,8 @@ document.addEventListener("click", function (event) {
   var done = function () { button.textContent = "✓"; };
   if (navigator.clipboard) { navigator.clipboard.writeText(input.value).then(done, function () { document.execCommand("copy"); done(); }); }
   else { document.execCommand("copy"); done(); }
+});
+
 // FVT import report: follow the worker's progress, then reload to show the report.
 document.querySelectorAll("[data-import-state]").forEach(function (box) {
   var bar = box.querySelector("[data-import-bar]");
