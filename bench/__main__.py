@@ -22,6 +22,7 @@ BENCHMARKS = (
     "bench.bench_pages",
     "bench.bench_audiences",
     "bench.bench_notifications",
+    "bench.bench_events",
 )
 
 
