@@ -23,6 +23,7 @@ BENCHMARKS = (
     "bench.bench_audiences",
     "bench.bench_notifications",
     "bench.bench_feed",
+    "bench.bench_events",
     "bench.bench_fvt",
 )
 
