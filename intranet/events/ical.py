@@ -26,19 +26,18 @@ def escape_text(value: str) -> str:
 
 
 def fold(line: str) -> str:
-    """Fold a content line at 75 octets; continuation lines start with a space."""
-    encoded = line.encode("utf-8")
-    if len(encoded) <= 75:
+    """Fold a content line at 75 octets; continuation lines start with a space (so carry 74).
+    Cuts on bytes, stepping back over UTF-8 continuation bytes so no character is split."""
+    data = line.encode("utf-8")
+    if len(data) <= 75:
         return line
-    parts, current, size, limit = [], [], 0, 75
-    for ch in line:
-        n = len(ch.encode("utf-8"))
-        if size + n > limit:
-            parts.append("".join(current))
-            current, size, limit = [], 0, 74  # the leading space counts
-        current.append(ch)
-        size += n
-    parts.append("".join(current))
+    parts, start, limit = [], 0, 75
+    while start < len(data):
+        end = min(start + limit, len(data))
+        while end < len(data) and end > start and (data[end] & 0xC0) == 0x80:
+            end -= 1
+        parts.append(data[start:end].decode("utf-8"))
+        start, limit = end, 74
     return (CRLF + " ").join(parts)
 
 

@@ -38,7 +38,8 @@ class Category(db.Model):
 
 class Event(Shared, db.Model):
     __tablename__ = "events_events"
-    __table_args__ = (sa.Index("ix_events_events_status_start", "status", "start_at"),)
+    # No index on status: the calendars start from the occurrences' dates (an index on status made
+    # SQLite list every published event first); the « À valider » queue is small.
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uid: Mapped[str] = mapped_column(sa.String(100), unique=True)  # stable iCalendar UID

@@ -84,7 +84,6 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_events_events_category_id'), ['category_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_events_events_group_id'), ['group_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_events_events_organization_id'), ['organization_id'], unique=False)
-        batch_op.create_index('ix_events_events_status_start', ['status', 'start_at'], unique=False)
 
     op.create_table('events_attachments',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -158,7 +157,6 @@ def downgrade():
 
     op.drop_table('events_attachments')
     with op.batch_alter_table('events_events', schema=None) as batch_op:
-        batch_op.drop_index('ix_events_events_status_start')
         batch_op.drop_index(batch_op.f('ix_events_events_organization_id'))
         batch_op.drop_index(batch_op.f('ix_events_events_group_id'))
         batch_op.drop_index(batch_op.f('ix_events_events_category_id'))
