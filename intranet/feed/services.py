@@ -397,7 +397,9 @@ class FeedPage:
 def _filtered(user: User, query: sa.Select, filter_: str) -> sa.Select:
     if filter_ == "organisation":
         colleagues = sa.select(User.id).where(User.organization_id == user.organization_id)
-        query = query.where(Post.author_id.in_(colleagues))
+        # ``+ 0``: walk the feed's date index and stop at the page (as visible_to does), not read
+        # every post of the colleagues through the author index and sort them.
+        query = query.where((Post.author_id + 0).in_(colleagues))
     elif filter_ == "groupes":
         query = query.where(Post.group_id.in_(my_group_ids(user)))
     elif filter_ == "mentions":
@@ -430,7 +432,9 @@ def feed_page(user: User, filter_: str = "tout", group: Group | None = None, cur
         base = base.where(sa.or_(Post.pinned_at.is_(None), sa.not_(pin_scope)))
     if position is not None:
         when, ident = position
-        base = base.where(sa.or_(Post.created_at < when, sa.and_(Post.created_at == when, Post.id < ident)))
+        # ``created_at <= when`` first: a range the date index serves (the OR alone is not).
+        base = base.where(Post.created_at <= when,
+                          sa.or_(Post.created_at < when, sa.and_(Post.created_at == when, Post.id < ident)))
     rows = list(db.session.scalars(_loaded(base).order_by(Post.created_at.desc(), Post.id.desc()).limit(limit + 1)))
     if len(rows) > limit:
         rows = rows[:limit]

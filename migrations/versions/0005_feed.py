@@ -49,6 +49,9 @@ def upgrade():
         batch_op.create_index('ix_feed_posts_created', ['created_at', 'id'], unique=False)
         batch_op.create_index('ix_feed_posts_group_created', ['group_id', 'created_at', 'id'], unique=False)
         batch_op.create_index('ux_feed_posts_activity', ['activity_key', 'object_id'], unique=True)
+        batch_op.create_index('ix_feed_posts_pinned', ['group_id', 'pinned_at'], unique=False,
+                              sqlite_where=sa.text('pinned_at IS NOT NULL'),
+                              postgresql_where=sa.text('pinned_at IS NOT NULL'))
 
     op.create_table('feed_attachments',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -130,6 +133,8 @@ def downgrade():
     op.drop_table('feed_attachments')
     with op.batch_alter_table('feed_posts', schema=None) as batch_op:
         batch_op.drop_index('ux_feed_posts_activity')
+        batch_op.drop_index('ix_feed_posts_pinned', sqlite_where=sa.text('pinned_at IS NOT NULL'),
+                            postgresql_where=sa.text('pinned_at IS NOT NULL'))
         batch_op.drop_index('ix_feed_posts_group_created')
         batch_op.drop_index('ix_feed_posts_created')
         batch_op.drop_index(batch_op.f('ix_feed_posts_author_id'))
