@@ -459,9 +459,10 @@ def _load_extras(user: User, page: FeedPage) -> None:
     for c in latest:
         page.comments.setdefault(c.post_id, []).append(c)
     page.liked = liked_ids(user, ids)
+    # Always run, even without group posts on the page: the page's statement count does not
+    # depend on what it shows (5 or 50 items, with or without group posts).
     group_ids = {p.group_id for p in page.items if p.group_id}
-    if group_ids:
-        page.groups = {g.id: g for g in db.session.scalars(sa.select(Group).where(Group.id.in_(group_ids)))}
+    page.groups = {g.id: g for g in db.session.scalars(sa.select(Group).where(Group.id.in_(group_ids)))}
 
 
 def thread(post: Post) -> list[tuple[Comment, list[Comment]]]:
