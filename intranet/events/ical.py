@@ -49,6 +49,11 @@ def local_stamp(dt: datetime) -> str:
     return dt.strftime("%Y%m%dT%H%M%S")
 
 
+@lru_cache(maxsize=4)
+def _utc_stamp_cached(dt: datetime) -> str:
+    return utc_stamp(dt)  # a feed's DTSTAMP is the same on all its events
+
+
 @lru_cache(maxsize=16)
 def vtimezone(tz: str) -> str:
     """The VTIMEZONE block of ``tz`` (from the icalendar library), CRLF-terminated."""
@@ -59,7 +64,7 @@ def vtimezone(tz: str) -> str:
 def vevent(event, url: str, dtstamp: datetime, category: str = "", organizer: str = "") -> list[str]:
     """The content lines of one event (not yet folded)."""
     status = {"cancelled": "CANCELLED", "published": "CONFIRMED"}.get(event.status, "TENTATIVE")
-    lines = ["BEGIN:VEVENT", f"UID:{event.uid}", f"DTSTAMP:{utc_stamp(dtstamp)}",
+    lines = ["BEGIN:VEVENT", f"UID:{event.uid}", f"DTSTAMP:{_utc_stamp_cached(dtstamp)}",
              f"CREATED:{utc_stamp(event.created_at)}", f"LAST-MODIFIED:{utc_stamp(event.updated_at)}",
              f"SEQUENCE:{event.sequence}", f"SUMMARY:{escape_text(event.title)}"]
     if event.is_all_day:
@@ -102,7 +107,10 @@ def calendar(name: str, prodid: str, events_lines: list[list[str]], zones: set[s
     out = [fold(line) for line in head]
     body = CRLF.join(out) + CRLF
     body += "".join(vtimezone(tz) for tz in sorted(zones))
-    body += "".join(CRLF.join(fold(line) for line in lines) + CRLF for lines in events_lines)
+    # Most lines are short ASCII: tested inline, only the others go through fold() (a feed is
+    # tens of thousands of lines).
+    body += "".join(CRLF.join(line if len(line) <= 75 and line.isascii() else fold(line) for line in lines) + CRLF
+                    for lines in events_lines)
     return body + "END:VCALENDAR" + CRLF
 
 

@@ -14,8 +14,12 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from collections.abc import Callable
+from functools import lru_cache
+from typing import NamedTuple
 
 import sqlalchemy as sa
+from babel import dates as babel_dates
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
@@ -386,21 +390,57 @@ def _filtered(query: sa.Select, f: Filters) -> sa.Select:
     return query
 
 
+@dataclass(slots=True)
+class CalendarEvent:
+    """What a calendar line shows of an event: a few columns, not the ORM object. A busy month
+    of the network's calendar is well over a thousand lines; loading whole events (description
+    included) for them cost more than the rest of the page."""
+
+    id: int
+    title: str
+    status: str
+    is_all_day: bool
+    tz: str
+    place: str
+    commune: str
+    online_url: str
+    rrule: str | None
+    category: Category | None
+
+
+class CalendarSlot(NamedTuple):
+    start_at: datetime
+    end_at: datetime
+
+
+_CALENDAR_COLUMNS = (Event.id, Event.title, Event.status, Event.is_all_day, Event.tz, Event.place, Event.commune,
+                     Event.online_url, Event.rrule, Event.category_id)
+
+
 def occurrences_between(user, start: datetime, end: datetime, f: Filters | None = None,
-                        limit: int | None = None) -> list[tuple[Occurrence, Event]]:
+                        limit: int | None = None) -> list[tuple[CalendarSlot, CalendarEvent]]:
     """Occurrences overlapping [start, end) of the events ``user`` may see, with their events.
 
     One join filtered by ``visible_to`` on the event: the database walks the occurrences' start
     index over the range, instead of first listing every visible event of the calendar."""
     f = f or Filters()
-    query = (sa.select(Occurrence, Event).join(Event, Event.id == Occurrence.event_id)
+    query = (sa.select(Occurrence.start_at, Occurrence.end_at, *_CALENDAR_COLUMNS)
+             .join(Event, Event.id == Occurrence.event_id)
              .where(Occurrence.start_at >= start - timedelta(days=MAX_DAYS), Occurrence.start_at < end,
                     Occurrence.end_at > start, Event.status.in_(LISTED)))
-    query = _filtered(visible_to(user, query, Event), f)
-    query = query.options(selectinload(Event.category)).order_by(Occurrence.start_at, Event.id)
+    query = _filtered(visible_to(user, query, Event), f).order_by(Occurrence.start_at, Event.id)
     if limit:
         query = query.limit(limit)
-    return [(o, e) for o, e in db.session.execute(query).all()]
+    rows = db.session.execute(query).all()
+    by_category = {c.id: c for c in categories(active_only=False)}
+    events: dict[int, CalendarEvent] = {}  # one object per event, its occurrences share it
+    out = []
+    for start_at, end_at, event_id, *columns, category_id in rows:
+        event = events.get(event_id)
+        if event is None:
+            event = events[event_id] = CalendarEvent(event_id, *columns, by_category.get(category_id))
+        out.append((CalendarSlot(start_at, end_at), event))
+    return out
 
 
 def upcoming(user, limit: int = 5, f: Filters | None = None) -> list[tuple[Occurrence, Event]]:
@@ -432,23 +472,36 @@ def local(dt: datetime, tz: str = "Europe/Paris") -> datetime:
     return dt.astimezone(zone(tz))
 
 
-def when_text(event: Event, start_at: datetime | None = None, end_at: datetime | None = None) -> str:
-    """« mardi 13 octobre 2026, 9:00 – 12:00 » in the event's zone (French, Europe/Paris)."""
-    from flask_babel import format_date, format_time
+@lru_cache(maxsize=2048)
+def _date_text(d: date, pattern: str, locale: str) -> str:
+    # A month grid asks for the same few dozen dates hundreds of times; Babel takes ~40 µs each.
+    return babel_dates.format_date(d, pattern, locale=locale)
 
+
+def when_text(event, start_at: datetime | None = None, end_at: datetime | None = None) -> str:
+    """« mardi 13 octobre 2026, 9:00 – 12:00 » in the event's zone (French, Europe/Paris)."""
+    from flask_babel import get_locale
+
+    locale = str(get_locale())
     s = local(start_at or event.start_at, event.tz)
     e = local(end_at or event.end_at, event.tz)
     if event.is_all_day:
         last = (e - timedelta(days=1)).date()
         if last == s.date():
-            return format_date(s.date(), "EEEE d MMMM y")
-        return _("du %(start)s au %(end)s", start=format_date(s.date(), "d MMMM"), end=format_date(last, "d MMMM y"))
-    # rebase=False: the times of the event's own zone (flask-babel would show them in Paris time).
-    start_time, end_time = format_time(s, "HH:mm", rebase=False), format_time(e, "HH:mm", rebase=False)
+            return _date_text(s.date(), "EEEE d MMMM y", locale)
+        return _("du %(start)s au %(end)s", start=_date_text(s.date(), "d MMMM", locale),
+                 end=_date_text(last, "d MMMM y", locale))
+    # The times of the event's own zone, 24-hour as in French and in the English of the site.
+    start_time, end_time = f"{s:%H:%M}", f"{e:%H:%M}"
     if s.date() == e.date():
-        return f"{format_date(s.date(), 'EEEE d MMMM y')}, {start_time} – {end_time}"
-    return _("du %(start)s au %(end)s", start=f"{format_date(s.date(), 'd MMMM')} {start_time}",
-             end=f"{format_date(e.date(), 'd MMMM y')} {end_time}")
+        return f"{_date_text(s.date(), 'EEEE d MMMM y', locale)}, {start_time} – {end_time}"
+    return _("du %(start)s au %(end)s", start=f"{_date_text(s.date(), 'd MMMM', locale)} {start_time}",
+             end=f"{_date_text(e.date(), 'd MMMM y', locale)} {end_time}")
+
+
+def paris_time(dt: datetime) -> str:
+    """« 09:30 »: an instant's wall time in Paris (the calendars' chips)."""
+    return f"{dt.astimezone(PARIS):%H:%M}"
 
 
 def where_text(event: Event) -> str:
@@ -499,17 +552,39 @@ def user_for_token(token: str) -> User | None:
     return user if user is not None and user.is_active_account else None
 
 
-def feed_events(user, f: Filters, start: datetime, end: datetime) -> list[Event]:
-    """Events for an iCal feed: listed, visible, with an occurrence in [start, end)."""
+#: What a VEVENT is written from (``ical.vevent``), plus the names of the category and organizer.
+_FEED_COLUMNS = (Event.id, Event.uid, Event.title, Event.status, Event.created_at, Event.updated_at, Event.sequence,
+                 Event.is_all_day, Event.tz, Event.start_local, Event.end_local, Event.rrule, Event.exdates,
+                 Event.place, Event.commune, Event.online_url, Event.description, Event.registration_url)
+
+
+def feed_events(user, f: Filters, start: datetime, end: datetime) -> list[sa.Row]:
+    """Events for an iCal feed: listed, visible, with an occurrence in [start, end); plain rows
+    with ``category_name`` and ``organizer`` (a year is thousands of events: no ORM objects)."""
+    from intranet.core.models import Organization
+
     in_range = sa.select(Occurrence.event_id).where(Occurrence.start_at >= start, Occurrence.start_at < end)
     query = (_filtered(listed_events(user), f).where(Event.id.in_(in_range))
-             .options(selectinload(Event.category), selectinload(Event.organization))
+             .with_only_columns(*_FEED_COLUMNS, Category.name.label("category_name"),
+                                Organization.name.label("organizer"))
+             .outerjoin(Category, Category.id == Event.category_id)
+             .outerjoin(Organization, Organization.id == Event.organization_id)
              .order_by(Event.start_at, Event.id))
-    return list(db.session.scalars(query))
+    return list(db.session.execute(query))
 
 
 def event_url(event: Event, external: bool = True) -> str:
     return url_for("events.show", event_id=event.id, _external=external)
+
+
+def event_url_maker(external: bool = True) -> Callable[[int], str]:
+    """``id → URL of the event page`` with ``url_for`` called once: a year's feed holds thousands
+    of links and werkzeug takes ~20 µs to build each."""
+    sample = url_for("events.show", event_id=1, _external=external)
+    if not sample.endswith("/1"):  # the route changed shape: build each one
+        return lambda event_id: url_for("events.show", event_id=event_id, _external=external)
+    prefix = sample[:-1]
+    return lambda event_id: f"{prefix}{event_id}"
 
 
 def paris_today() -> date:

@@ -472,12 +472,13 @@ def _ics_response(body: str, filename: str) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-def build_calendar(events: list[Event], name: str) -> str:
+def build_calendar(items: list[tuple], name: str) -> str:
+    """A VCALENDAR of ``items``: (event, category name, organizer name) each; the event is an
+    ``Event`` or a row of ``services.feed_events``."""
     now = utcnow()
-    organizers = {e.id: e.organization.name if e.organization else "" for e in events}
-    lines = [ical.vevent(e, services.event_url(e), now, e.category.name if e.category else "", organizers[e.id])
-             for e in events]
-    zones = {e.tz for e in events if not e.is_all_day}
+    url_of = services.event_url_maker()
+    lines = [ical.vevent(e, url_of(e.id), now, category or "", organizer or "") for e, category, organizer in items]
+    zones = {e.tz for e, _c, _o in items if not e.is_all_day}
     return ical.calendar(name, f"-//{current_app.config['SITE_NAME']}//Agenda//FR", lines, zones)
 
 
@@ -487,7 +488,8 @@ def event_ics(event_id: int):
     event = _event_or_404(event_id)
     if not event.is_listed:
         abort(404)
-    return _ics_response(build_calendar([event], event.title), f"evenement-{event.id}.ics")
+    item = (event, event.category.name if event.category else "", event.organization.name if event.organization else "")
+    return _ics_response(build_calendar([item], event.title), f"evenement-{event.id}.ics")
 
 
 @bp.route("/abonnement")
@@ -525,7 +527,8 @@ def feed(token: str):
     now = utcnow()
     events = services.feed_events(user, _filters(), now - timedelta(days=FEED_DAYS_BACK),
                                   now + timedelta(days=FEED_DAYS_AHEAD))
-    response = _ics_response(build_calendar(events, current_app.config["SITE_NAME"]), "agenda.ics")
+    items = [(row, row.category_name, row.organizer) for row in events]
+    response = _ics_response(build_calendar(items, current_app.config["SITE_NAME"]), "agenda.ics")
     response.headers["Content-Disposition"] = 'inline; filename="agenda.ics"'
     response.cache_control.private = True
     response.cache_control.no_store = True
@@ -639,6 +642,11 @@ def category_edit(category_id: int):
 @bp.app_template_global()
 def events_when(event: Event, start_at=None, end_at=None) -> str:
     return services.when_text(event, start_at, end_at)
+
+
+@bp.app_template_global()
+def events_paris_time(dt) -> str:
+    return services.paris_time(dt)
 
 
 @bp.app_template_global()
