@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import PurePosixPath
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -207,14 +208,17 @@ def _write(parsed: Parsed, zone: Zone, imp: Import, report: dict) -> int:
             return 0
     db.session.execute(sa.delete(Fact).where(scope))
     n = len(rows)
+    value = rows["value"].to_numpy(dtype=float)
+    withheld = np.isnan(value)
+    values = np.nan_to_num(value).astype(np.int64).astype(object)  # Python ints, as the drivers want them
+    values[withheld] = None
     columns = {
         "zone_id": [zone.id] * n, "family": [info.family] * n, "breakdown": [info.breakdown] * n,
         "is_weekly": [info.is_weekly] * n, "day": rows["day"].tolist(), "category": rows["category"].tolist(),
         "provenance": rows["provenance"].tolist(), "origin": rows["origin"].tolist(),
         "profile": rows["profile"].tolist(), "other_place": rows["other_place"].tolist(),
-        "value": [None if pd.isna(v) else int(v) for v in rows["value"].tolist()],
-        "is_total": [bool(v) for v in rows["is_total"].tolist()], "is_provisional": [imp.is_provisional] * n,
-        "import_id": [imp.id] * n}
+        "value": values.tolist(), "is_total": rows["is_total"].to_numpy(dtype=bool).tolist(),
+        "is_provisional": [imp.is_provisional] * n, "import_id": [imp.id] * n}
     _bulk_insert(columns, n)
     for year in range(first.year, last.year + 1):
         report.setdefault("_touched", {}).setdefault((zone.id, year), set()).add((info.family, info.breakdown))
@@ -229,7 +233,9 @@ def _bulk_insert(columns: dict[str, list], n: int) -> None:
     names = list(columns)
     dialect = conn.dialect.name
     if dialect == "sqlite":
-        columns = dict(columns, day=[d.isoformat() for d in columns["day"]])
+        # The days as SQLite stores them, each distinct day formatted once.
+        iso = {d: d.isoformat() for d in set(columns["day"])}
+        columns = dict(columns, day=[iso[d] for d in columns["day"]])
         # Column names come from the code above, never from a file.
         sql = f"INSERT INTO fvt_tab_facts ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"  # noqa: S608
         raw.executemany(sql, zip(*(columns[c] for c in names), strict=True))

@@ -13,9 +13,12 @@ import io
 import re
 import zipfile
 import zlib
+from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import PurePosixPath
 
+import numpy as np
 import pandas as pd
 from flask_babel import gettext as _
 
@@ -43,6 +46,10 @@ HEADER_ALIASES = {
 BREAKDOWN_COLUMN = {"Departement": "NomDepartement", "Pays": "Pays", "Age": "Age", "Geolife": "Geolife",
                     "Regions": "NomNouvelleRegion"}
 REQUIRED = ("Date", "Provenance", "CategorieVisiteur", "Volume")
+# What a volume may hold besides digits: thousands separators (« 1 234 », « 1\u202f234 »).
+_VOLUME_SPACES_RE = re.compile(r"[\s\u00a0\u202f]")
+# The columns normalise reads (besides DeptZone… and the class column of DureePresence / Recurrence).
+USED_COLUMNS = {*REQUIRED, "ZoneObservation", *BREAKDOWN_COLUMN.values(), "NomRegion", "DureeSejour", "DureeSejourNum"}
 
 # Archive limits (ZIP deliveries and xlsx workbooks).
 MAX_ENTRIES = 2000
@@ -160,13 +167,18 @@ def read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, what: str) -> by
 
 def decode(data: bytes, name: str) -> str:
     """UTF-8 (with or without BOM), else Windows-1252."""
+    return _decoded(data, name)[0]
+
+
+def _decoded(data: bytes, name: str) -> tuple[str, str]:
+    """The text and the encoding it was read with."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         try:
-            return data.decode("cp1252")
+            return data.decode("cp1252"), "cp1252"
         except UnicodeDecodeError as exc:
             raise ReadError(_("%(name)s : encodage illisible (ni UTF-8 ni Windows-1252).", name=name)) from exc
 
@@ -176,54 +188,107 @@ def _separator(header: str) -> str:
     return max(counts, key=counts.get) if max(counts.values()) else ";"
 
 
+@lru_cache(maxsize=1024)
 def _canonical(header: str) -> str:
     key = fold(header).replace(" ", "")
     return HEADER_ALIASES.get(key, HEADER_ALIASES.get(fold(header), header.strip()))
 
 
-def _records(text: str, sep: str) -> list[tuple[int, int]]:
-    """(first line, number of fields) of every non-blank record; quoted fields respected."""
+def _records(data: bytes, text: str, encoding: str, sep: str) -> tuple[np.ndarray, np.ndarray]:
+    """(first line, number of fields) of every non-blank record, as two arrays; quoted fields respected."""
+    if '"' not in text and data.count(b"\r") == data.count(b"\r\n"):
+        # The common case, counted on the bytes at C speed: lines end at \n (\r\n included), and the
+        # separator and the line ends are single bytes in UTF-8 as in Windows-1252.
+        buf = np.frombuffer(data, dtype=np.uint8)
+        ends = np.flatnonzero(buf == 10)
+        if not data.endswith(b"\n"):
+            ends = np.append(ends, len(buf))
+        starts = np.concatenate(([0], ends[:-1] + 1))
+        seps = np.flatnonzero(buf == ord(sep))
+        counts = np.searchsorted(seps, ends) - np.searchsorted(seps, starts) + 1
+        numbers = np.arange(1, len(ends) + 1)
+        # A line without a separator may be blank (what str.strip calls blank): the few checked one by one.
+        maybe_blank = np.flatnonzero(counts == 1)
+        blank = [i for i in maybe_blank.tolist()
+                 if not data[starts[i]:ends[i]].decode(encoding, errors="replace").lstrip("\ufeff").strip()]
+        if blank:
+            keep = np.ones(len(ends), dtype=bool)
+            keep[blank] = False
+            numbers, counts = numbers[keep], counts[keep]
+        return numbers, counts
+    out: list[tuple[int, int]] = []
     if '"' not in text:
-        return [(n, ln.count(sep) + 1) for n, ln in enumerate(text.splitlines(), 1) if ln.strip()]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
-    out, start = [], 1
-    for row in reader:
-        if any(cell.strip() for cell in row):
-            out.append((start, len(row)))
-        start = reader.line_num + 1
-    return out
+        out = [(n, ln.count(sep) + 1) for n, ln in enumerate(text.splitlines(), 1) if ln.strip()]
+    else:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+        start = 1
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                out.append((start, len(row)))
+            start = reader.line_num + 1
+    return np.array([n for n, _c in out], dtype=np.int64), np.array([c for _n, c in out], dtype=np.int64)
+
+
+def _used(info: FileInfo):
+    """Whether ``normalise`` reads a column (by its name in the file): the others (weekday, holidays,
+    old region names…) are never turned into Python strings."""
+    def used(header: str) -> bool:
+        name = _canonical(header)
+        return (name in USED_COLUMNS or name.lower().startswith("deptzone")
+                or fold(name).replace(" ", "") in (info.family.lower(), "classe"))
+    return used
+
+
+def _parse(data: bytes, encoding: str, sep: str, info: FileInfo) -> pd.DataFrame:
+    """pandas' C parser on the bytes: the volume straight to floats (only a blank is missing: withheld),
+    the other columns as text; a volume column that is not plain numbers (« 1 234 », « 12,5 ») is
+    read as text and parsed by ``normalise``."""
+    text = dict(sep=sep, encoding="utf-8-sig" if encoding == "utf-8" else encoding, engine="c",
+                keep_default_na=False, skip_blank_lines=True, index_col=False, usecols=_used(info),
+                low_memory=False)
+    header = next(csv.reader(io.StringIO(data[:data.find(b"\n")].decode(encoding, errors="replace")
+                                         .lstrip("\ufeff")), delimiter=sep), [])
+    volume = [h for h in header if _canonical(h) == "Volume"]
+    if len(volume) == 1:
+        try:
+            return pd.read_csv(io.BytesIO(data), dtype=defaultdict(lambda: object, {volume[0]: "float64"}),
+                               na_values={volume[0]: [""]}, **text)
+        except ValueError:
+            pass  # not plain numbers: read as text below
+    return pd.read_csv(io.BytesIO(data), dtype=object, na_filter=False, **text)
 
 
 def read_csv(data: bytes, info: FileInfo) -> pd.DataFrame:
-    """The file as a DataFrame of strings with canonical column names and a ``line`` column.
+    """The file as a DataFrame of the columns ``normalise`` reads (text, the volume as floats when it
+    is plain numbers), with canonical column names and a ``line`` column.
 
     Every line must have as many fields as the header: a line cut short at the end is a truncated
     file, a line with more or fewer fields elsewhere a malformed one (pandas would otherwise shift
     the columns or read the missing volume as withheld)."""
-    text = decode(data, info.name)
+    text, encoding = _decoded(data, info.name)
     if not text.strip():
         raise ReadError(_("%(name)s est vide.", name=info.name))
     header_line = text.split("\n", 1)[0]
     sep = _separator(header_line)
-    records = _records(text, sep)
-    n_fields = records[0][1]
-    for n, (line, count) in enumerate(records[1:], 2):
-        if count == n_fields:
-            continue
-        if n == len(records) and count < n_fields:
+    numbers, counts = _records(data, text, encoding, sep)
+    n_fields = counts[0]
+    wrong = np.flatnonzero(counts[1:] != n_fields)
+    if len(wrong):
+        n = int(wrong[0]) + 1
+        line, count = int(numbers[n]), int(counts[n])
+        if n == len(counts) - 1 and count < n_fields:
             raise ReadError(_("%(name)s est tronqué ou mal formé : la ligne %(line)d est incomplète.",
                               name=info.name, line=line))
         raise ReadError(_("%(name)s est mal formé : la ligne %(line)d a %(found)d champs au lieu de %(expected)d.",
-                          name=info.name, line=line, found=count, expected=n_fields))
+                          name=info.name, line=line, found=count, expected=int(n_fields)))
     try:
-        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False,
-                         engine="c", skip_blank_lines=True, index_col=False)
+        df = _parse(data, encoding, sep, info)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise ReadError(_("%(name)s est mal formé (guillemets ou séparateurs incohérents).",
                           name=info.name)) from exc
     df.columns = [_canonical(c) for c in df.columns]
-    lines = [line for line, _count in records[1:]]
-    df["line"] = lines if len(lines) == len(df) else range(2, len(df) + 2)
+    lines = numbers[1:]
+    df["line"] = lines if len(lines) == len(df) else np.arange(2, len(df) + 2)
     return df
 
 
@@ -233,13 +298,57 @@ def _mapper(dimension: str, extra: dict[str, str]):
     index = INDEXES[dimension]
 
     def code(label: str) -> str | None:
-        key = fold(label)
+        key = _folded(label)
         return extra.get(key) or index.get(key)
     return code
 
 
+def _objects(values: list) -> np.ndarray:
+    """A list as a 1-d array of Python objects (None kept as None)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+@dataclass
+class _Coded:
+    """A column as its distinct values and each row's index into them: what is parsed or mapped is
+    the few distinct values, and it reaches the rows by indexing."""
+
+    values: np.ndarray  # of Python objects
+    idx: np.ndarray  # one per row
+
+    @classmethod
+    def constant(cls, value: object, n: int) -> _Coded:
+        return cls(_objects([value]), np.zeros(n, dtype=np.intp))
+
+    def rows(self, mask: np.ndarray) -> np.ndarray:
+        return self.values[self.idx[mask]]
+
+    def groups(self) -> tuple[np.ndarray, int]:
+        """Each row's number, equal for equal values (None included), and how many numbers."""
+        numbers, uniques = pd.factorize(pd.Series(self.values, dtype=object), use_na_sentinel=False)
+        return numbers[self.idx], len(uniques)
+
+
+def _distinct(series: pd.Series) -> _Coded:
+    """A column of text as its distinct values (each parsed or mapped once) and each row's index."""
+    idx, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=False)
+    return _Coded(_objects([str(u) for u in uniques]), idx)
+
+
+@lru_cache(maxsize=4096)
+def _folded(label: str) -> str:
+    """``fold``, remembered: the same labels come back in every file of a delivery."""
+    return fold(label)
+
+
 def normalise(df: pd.DataFrame, info: FileInfo, extra_aliases: dict[str, dict[str, str]]) -> Parsed:
-    """Long rows with reference codes; rejected lines and unknown labels reported."""
+    """Long rows with reference codes; rejected lines and unknown labels reported.
+
+    Vectorised: every column is split into its distinct values and each row's index into them
+    (``_distinct``); the distinct values are parsed or mapped (a few dozen labels or dates per file),
+    and the results reach the rows by indexing. A rejected row keeps the first reason found."""
     parsed = Parsed(info=info, rows=df, rows_read=len(df))
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
@@ -255,92 +364,123 @@ def normalise(df: pd.DataFrame, info: FileInfo, extra_aliases: dict[str, dict[st
     if "ZoneObservation" in df.columns and len(df):
         parsed.zone_label = str(df["ZoneObservation"].iloc[0]).strip()
 
-    reasons = pd.Series("", index=df.index, dtype=object)
+    n = len(df)
+    reasons: list[str] = [""]  # reason codes: 0 = kept
+    reason = np.zeros(n, dtype=np.int16)
 
-    def reject(mask, reason):
-        nonlocal reasons
-        mask = mask & (reasons == "")
-        reasons = reasons.mask(mask, reason)
+    def reject(mask: np.ndarray, text: str) -> None:
+        reasons.append(text)
+        reason[mask & (reason == 0)] = len(reasons) - 1
 
-    days = pd.to_datetime(df["Date"].str.strip(), format="%Y-%m-%d", errors="coerce")
-    alt = days.isna() & df["Date"].str.strip().ne("")
-    if alt.any():  # 14/07/2024 in files re-saved by a spreadsheet
-        days = days.fillna(pd.to_datetime(df["Date"].str.strip(), format="%d/%m/%Y", errors="coerce"))
-    reject(days.isna(), _("date illisible"))
+    # Dates: each distinct text parsed once (ISO, else 14/07/2024 from files re-saved by a spreadsheet).
+    dates = _distinct(df["Date"])
+    stripped = pd.Series(dates.values, dtype=object).str.strip()
+    parsed_days = pd.to_datetime(stripped, format="%Y-%m-%d", errors="coerce")
+    if (parsed_days.isna() & stripped.ne("")).any():
+        parsed_days = parsed_days.fillna(pd.to_datetime(stripped, format="%d/%m/%Y", errors="coerce"))
+    day = _Coded(_objects([None if pd.isna(d) else d.date() for d in parsed_days]), dates.idx)
+    reject(pd.isna(parsed_days).to_numpy()[day.idx], _("date illisible"))
 
-    raw_volume = df["Volume"].str.replace(r"[\s\u00a0\u202f]", "", regex=True)
-    volume = pd.to_numeric(raw_volume.str.replace(",", ".", regex=False), errors="coerce")
-    reject(raw_volume.ne("") & volume.isna(), _("volume illisible"))
-    reject(volume < 0, _("volume négatif"))
+    # Volumes: blank is withheld (NULL, never 0); « 1 234 » and « 12,5 » as people write them.
+    if pd.api.types.is_float_dtype(df["Volume"].dtype):  # read_csv parsed them: NaN only for a blank
+        number = df["Volume"].to_numpy(dtype=float)
+        blank = np.isnan(number)
+    else:
+        volumes = _distinct(df["Volume"])
+        numbers = pd.to_numeric(pd.Series(volumes.values, dtype=object), errors="coerce").to_numpy(dtype=float,
+                                                                                               copy=True)
+        blanks = np.zeros(len(numbers), dtype=bool)
+        for i in np.flatnonzero(np.isnan(numbers)).tolist():  # the blanks and the odd ones only
+            raw = _VOLUME_SPACES_RE.sub("", volumes.values[i])
+            blanks[i] = raw == ""
+            if raw:
+                numbers[i] = pd.to_numeric(pd.Series([raw.replace(",", ".")], dtype=object), errors="coerce")[0]
+        number, blank = numbers[volumes.idx], blanks[volumes.idx]
+    reject(~blank & ~np.isfinite(number), _("volume illisible"))  # « inf » would not fit a BIGINT
+    reject(number < 0, _("volume négatif"))
 
-    out = pd.DataFrame(index=df.index)
-    out["line"] = df["line"]
-    out["day"] = days.dt.date
-    out["value"] = volume.where(raw_volume.ne(""))  # blank: withheld (NULL), never 0
-    out["is_total"] = False
-
-    def mapped(column: str, dimension: str, label: str):
-        values = df[column].astype(str)
-        uniques = values.unique()
+    def mapped(column: str, dimension: str) -> tuple[_Coded, np.ndarray, np.ndarray]:
+        """The column's codes (None: unknown label), each row's « unknown » flag, and the labels."""
+        labels = _distinct(df[column])
         code_of = _mapper(dimension, extra_aliases.get(dimension, {}))
-        table = {u: code_of(u) for u in uniques}
-        codes = values.map(table)
-        unknown = {u for u, c in table.items() if c is None and u.strip() and fold(u) not in TOTAL_LABELS}
+        codes = _Coded(_objects([code_of(u) for u in labels.values]), labels.idx)
+        missing = np.array([c is None for c in codes.values], dtype=bool)
+        used = np.bincount(labels.idx, minlength=len(labels.values)) > 0
+        unknown = {u for u, gone, seen in zip(labels.values, missing, used, strict=True)
+                   if gone and seen and u.strip() and _folded(u) not in TOTAL_LABELS}
         if unknown:
             parsed.unknown.setdefault(dimension, set()).update(unknown)
-        return codes, values
+        return codes, missing[labels.idx], labels.values
 
-    cat, cat_raw = mapped("CategorieVisiteur", "category", "catégorie")
-    reject(cat.isna(), _("catégorie inconnue"))
-    prov, prov_raw = mapped("Provenance", "provenance", "provenance")
-    reject(prov.isna(), _("provenance inconnue"))
-    out["category"], out["provenance"] = cat, prov
-    out["origin"], out["profile"], out["other_place"] = "", "", ""
+    category, unknown, _labels = mapped("CategorieVisiteur", "category")
+    reject(unknown, _("catégorie inconnue"))
+    provenance, unknown, _labels = mapped("Provenance", "provenance")
+    reject(unknown, _("provenance inconnue"))
+    origin = profile = other_place = _Coded.constant("", n)
+    is_total = np.zeros(n, dtype=bool)
 
     if info.breakdown in ("Departement", "Pays", "Regions"):
-        column = needed
         dimension = {"Departement": "department", "Pays": "country", "Regions": "region"}[info.breakdown]
-        codes, raw = mapped(column, dimension, column)
-        total = raw.map({u: fold(u) in TOTAL_LABELS for u in raw.unique()})
-        out["is_total"] = total
-        out["origin"] = codes.where(~total, "TOTAL")
-        reject(codes.isna() & ~total, _("libellé inconnu (%(col)s)", col=column))
+        origin, unknown, labels = mapped(needed, dimension)
+        totals = np.array([_folded(u) in TOTAL_LABELS for u in labels], dtype=bool)
+        origin.values[totals] = "TOTAL"
+        is_total = totals[origin.idx]
+        reject(unknown & ~is_total, _("libellé inconnu (%(col)s)", col=needed))
     elif info.breakdown in ("Age", "Geolife"):
-        dimension = "age" if info.breakdown == "Age" else "geolife"
-        codes, _raw = mapped(needed, dimension, needed)
-        out["profile"] = codes
-        reject(codes.isna(), _("libellé inconnu (%(col)s)", col=needed))
+        profile, unknown, _labels = mapped(needed, "age" if info.breakdown == "Age" else "geolife")
+        reject(unknown, _("libellé inconnu (%(col)s)", col=needed))
     if info.family == "SejourDuree":
         if "DureeSejourNum" in df.columns:
-            nights = pd.to_numeric(df["DureeSejourNum"], errors="coerce")
+            texts = _distinct(df["DureeSejourNum"])
+            nights = pd.to_numeric(pd.Series(texts.values, dtype=object), errors="coerce")
             nights = nights.where(nights.isna(), nights.clip(upper=13))
-            out["profile"] = nights.astype("Int64").astype(str).replace("<NA>", "")
-            reject(nights.isna(), _("durée de séjour illisible"))
+            profile = _Coded(nights.astype("Int64").astype(str).replace("<NA>", "").to_numpy(dtype=object), texts.idx)
+            reject(nights.isna().to_numpy()[texts.idx], _("durée de séjour illisible"))
         else:
-            codes, _raw = mapped("DureeSejour", "stay", "DureeSejour")
-            out["profile"] = codes
-            reject(codes.isna(), _("durée de séjour inconnue"))
+            profile, unknown, _labels = mapped("DureeSejour", "stay")
+            reject(unknown, _("durée de séjour inconnue"))
     elif info.family in ("DureePresence", "Recurrence"):
         column = next((c for c in df.columns if fold(c).replace(" ", "") in (info.family.lower(), "classe")), None)
         if column:
-            out["profile"] = df[column].map({u: fold(u)[:60] for u in df[column].unique()})
+            texts = _distinct(df[column])
+            profile = _Coded(_objects([_folded(u)[:60] for u in texts.values]), texts.idx)
     if info.family.startswith("Lieu"):
         dept = next((c for c in df.columns if c.lower().startswith("deptzone")), None)
         if dept is None:
             raise ReadError(_("%(name)s : la colonne du département de l'autre lieu (DeptZone…) manque.",
                               name=info.name))
-        out["other_place"] = df[dept].astype(str).str.strip().str.upper().str[:10]
+        texts = _distinct(df[dept])
+        other_place = _Coded(_objects([u.strip().upper()[:10] for u in texts.values]), texts.idx)
 
-    bad = reasons != ""
-    parsed.rejected = [(int(line), str(reason)) for line, reason in zip(df["line"][bad], reasons[bad], strict=True)]
-    kept = out[~bad].copy()
-    keys = ["day", "category", "provenance", "origin", "profile", "other_place"]
-    dup = kept.duplicated(subset=keys, keep="last")
+    line = df["line"].to_numpy()
+    bad = reason != 0
+    parsed.rejected = [(line, reasons[code]) for line, code in zip(line[bad].tolist(), reason[bad].tolist(),
+                                                                    strict=True)]
+    # The same key twice in a file: the last line is kept, the others reported.
+    kept = ~bad
+    dup = np.zeros(n, dtype=bool)
+    dup[kept] = _duplicated([c.groups() for c in (day, category, provenance, origin, profile, other_place)],
+                            kept)
     if dup.any():
-        parsed.rejected += [(int(line), _("ligne en double (la dernière est gardée)")) for line in kept["line"][dup]]
-        kept = kept[~dup]
-    parsed.rows = kept
+        parsed.rejected += [(line, _("ligne en double (la dernière est gardée)")) for line in line[dup].tolist()]
+        kept &= ~dup
+    parsed.rows = pd.DataFrame({
+        "line": line[kept], "day": day.rows(kept), "value": np.where(blank, np.nan, number)[kept],
+        "is_total": is_total[kept], "category": category.rows(kept), "provenance": provenance.rows(kept),
+        "origin": origin.rows(kept), "profile": profile.rows(kept), "other_place": other_place.rows(kept)})
     return parsed
+
+
+def _duplicated(groups: list[tuple[np.ndarray, int]], rows: np.ndarray) -> np.ndarray:
+    """Among ``rows``, those whose key (the groups of each column) comes again later in the file."""
+    key = np.zeros(int(rows.sum()), dtype=np.int64)
+    size = 1
+    for numbers, count in groups:
+        size *= max(count, 1)
+        if size >= 2 ** 62:  # cannot happen with Flux Vision's dimensions; pandas copes anyway
+            return pd.DataFrame([g[rows] for g, _c in groups]).T.duplicated(keep="last").to_numpy()
+        key = key * max(count, 1) + numbers[rows]
+    return pd.Series(key).duplicated(keep="last").to_numpy()
 
 
 # -- Excel ---------------------------------------------------------------------------------------------
