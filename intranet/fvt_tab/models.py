@@ -106,7 +106,8 @@ class Fact(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("zone_id", "family", "breakdown", "is_weekly", "day", "category", "provenance",
                             "origin", "profile", "other_place", name="uq_fvt_facts_natural"),
-        sa.Index("ix_fvt_facts_zone_family_day", "zone_id", "family", "breakdown", "day"),
+        # No other index: the key's first columns serve every query on the facts (they all name
+        # is_weekly), and each imported row would pay for a second one.
     )
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
