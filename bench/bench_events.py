@@ -22,6 +22,10 @@ busiest month included, known only once it is built). The pages are seen by one 
 of the busiest month, the week, the list « À venir », and the member's personal feed
 ``/events/ical/<token>.ics`` (no session: the token is the key; −31 to +366 days).
 
+The feed keeps each event's VEVENT text (``ical.vevent_of_row``, keyed by the whole row) as a
+running intranet does between polls; its first request, with nothing kept, is timed apart (5
+requests, the texts dropped before each: a figure, not the target).
+
 Each page reports p50/p95 (five interleaved rounds, p95 = best round, see
 ``bench.common.summarize``, every round printed, and the CPU p95 that a busy machine inflates
 less), the SQL statements of one request (their number must not grow with the data), the response
@@ -494,6 +498,20 @@ def _measure(app, net: dict, urls: dict[str, str], rounds: int, per_round: int) 
     return out
 
 
+def _cold_feed(clients: _Clients, url: str, n: int = 5) -> list[float]:
+    """The feed with its kept VEVENT texts dropped before each request (``ical.vevent_of_row``):
+    what the first calendar app to poll after a restart or a change of every event waits."""
+    from intranet.events import ical
+
+    out = []
+    for _ in range(n):
+        ical.vevent_of_row.cache_clear()
+        t0 = time.perf_counter()
+        get_ok(clients.anonymous, url)
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
 def run(ctx: Context) -> list[Result]:
     from intranet.events.services import paris_today
 
@@ -538,6 +556,7 @@ def run(ctx: Context) -> list[Result]:
             sql, params = _main_query(big[label]["with_params"], feed=label == feed_label)
             plans[label] = (_plan(app, sql, params, postgres), _time_sql(app, sql, params, ctx.pick(20, 50)))
         both = _Clients(app, net["viewer"])
+        cold = _cold_feed(both, urls[feed_label])
         profiles = {label: _profile(both, urls[label]) for label in urls
                     if label in missed or ctx.scale == "full" and label in (month_label, feed_label)}
 
@@ -580,6 +599,11 @@ def run(ctx: Context) -> list[Result]:
             print(f"[{NAME}] {label}: statements differ (baseline → big):")
             for line in difflib.unified_diff(t["sql"], b["sql"], lineterm="", n=0):
                 print(f"    {' '.join(line.split())[:160]}")
+    cold.sort()
+    print(f"[{NAME}] {feed_label}, texts not kept yet (cache emptied before each of {len(cold)} requests): "
+          f"{', '.join(f'{v:.0f}' for v in cold)} ms")
+    results.append(Result(f"{NAME}: {feed_label}, premier appel", f"median {ms(cold[len(cold) // 2])} "
+                          f"(max {ms(cold[-1])}; VEVENT texts written afresh)", "none (figure only)", True))
     for label, (plan, (p50, p95, cpu50, rows)) in plans.items():
         print(f"[{NAME}] {db_name} {'feed' if label.startswith('flux') else 'month'} query of « {label} » "
               f"({rows} rows): alone on a raw cursor, rows fetched, p50 {p50:.2f} ms, p95 {p95:.2f} ms, "

@@ -474,12 +474,13 @@ def _ics_response(body: str, filename: str) -> Response:
 
 def build_calendar(items: list[tuple], name: str) -> str:
     """A VCALENDAR of ``items``: (event, category name, organizer name) each; the event is an
-    ``Event`` or a row of ``services.feed_events``."""
-    now = utcnow()
+    ``Event`` or a row of ``services.feed_events`` (whose texts are kept, see ``ical.vevent_of_row``)."""
     url_of = services.event_url_maker()
-    lines = [ical.vevent(e, url_of(e.id), now, category or "", organizer or "") for e, category, organizer in items]
+    texts = [(ical.vevent_of_row if isinstance(e, sa.Row) else ical.vevent)(e, url_of(e.id), category or "",
+                                                                             organizer or "")
+             for e, category, organizer in items]
     zones = {e.tz for e, _c, _o in items if not e.is_all_day}
-    return ical.calendar(name, f"-//{current_app.config['SITE_NAME']}//Agenda//FR", lines, zones)
+    return ical.calendar(name, f"-//{current_app.config['SITE_NAME']}//Agenda//FR", texts, zones, utcnow())
 
 
 @bp.route("/<int:event_id>/evenement.ics")
