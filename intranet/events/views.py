@@ -646,6 +646,17 @@ def events_when(event: Event, start_at=None, end_at=None) -> str:
 
 
 @bp.app_template_global()
+def events_show_url(event_id: int) -> str:
+    """The event page's path, ``url_for`` run once per request (a month draws hundreds of chips)."""
+    from flask import g
+
+    url_of = g.get("_events_url_of")
+    if url_of is None:
+        url_of = g._events_url_of = services.event_url_maker(external=False)
+    return url_of(event_id)
+
+
+@bp.app_template_global()
 def events_paris_time(dt) -> str:
     return services.paris_time(dt)
 
