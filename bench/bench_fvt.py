@@ -165,7 +165,7 @@ PHASES = (
     ("normalise", "reading", "normalise"),
     ("delete + insert facts", "importer", "_write"),
     ("  of which insert", "importer", "_bulk_insert"),
-    ("year totals", "importer", "refresh_year_totals"),
+    ("year totals", "importer", "import_year_totals"),
     ("outage days", "importer", "detect_outages"),
 )
 
