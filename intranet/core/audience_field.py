@@ -83,14 +83,19 @@ class AudienceField(Field):
         chosen = self.data or set()
         out = [{"value": "network:0", "label": str(_l("Tout le réseau")), "group": "",
                 "selected": (NETWORK, 0) in chosen}]
-        for org in db.session.scalars(sa.select(Organization).order_by(Organization.name)):
-            out.append({"value": f"org:{org.id}", "label": org.name, "group": str(_l("Organisations")),
-                        "selected": (ORG, org.id) in chosen})
+        # Only the id and the name: no Organization objects (with their territories joined) for a
+        # list the feed's composer draws on every page.
+        orgs_label = str(_l("Organisations"))
+        for org_id, name in db.session.execute(sa.select(Organization.id, Organization.name)
+                                               .order_by(Organization.name)):
+            out.append({"value": f"org:{org_id}", "label": name, "group": orgs_label,
+                        "selected": (ORG, org_id) in chosen})
         for principal in current_registry().audience_principals:
             if principal.search is None:
                 continue
+            groups_label = str(_l("Groupes"))
             for ident, label in principal.search(current_user, "", limit=500):
-                out.append({"value": f"{principal.kind}:{ident}", "label": label, "group": str(_l("Groupes")),
+                out.append({"value": f"{principal.kind}:{ident}", "label": label, "group": groups_label,
                             "selected": (principal.kind, ident) in chosen})
         user_ids = [i for k, i in chosen if k == USER]
         if user_ids:

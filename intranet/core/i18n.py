@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Flask, current_app, has_request_context, request
-from flask_babel import format_date, format_datetime, format_timedelta, get_locale, gettext
+from babel import dates
+from flask import Flask, current_app, g, has_request_context, request
+from flask_babel import format_date, get_locale, get_timezone, gettext
 from flask_login import current_user
 
 from intranet.core.timeutil import utcnow
@@ -36,7 +37,10 @@ def init_i18n(app: Flask) -> None:
     @app.template_filter("datetime")
     def _datetime(value, fmt=None):
         # The pattern is translated too: "14 juillet 2026 à 12:00", "14 July 2026 at 12:00".
-        return format_datetime(value, fmt or gettext("d MMMM y 'à' HH:mm")) if value else ""
+        if not value:
+            return ""
+        f = _date_formats()
+        return dates.format_datetime(value, fmt or f.datetime_pattern, tzinfo=f.tz, locale=f.locale)
 
     @app.template_filter("date")
     def _date(value, fmt="d MMMM y"):
@@ -47,9 +51,33 @@ def init_i18n(app: Flask) -> None:
         """« il y a 5 minutes » during a week, then the date: what a feed reader wants."""
         if not value:
             return ""
+        f = _date_formats()
         delta = utcnow() - value
         if delta < timedelta(minutes=1):
-            return gettext("à l'instant")
+            return f.just_now
         if delta < timedelta(days=7):
-            return gettext("il y a %(delta)s", delta=format_timedelta(delta, threshold=1, add_direction=False))
-        return format_datetime(value, gettext("d MMM y 'à' HH:mm"))
+            return f.ago % {"delta": dates.format_timedelta(delta, threshold=1, add_direction=False, locale=f.locale)}
+        return dates.format_datetime(value, f.ago_pattern, tzinfo=f.tz, locale=f.locale)
+
+
+class _DateFormats:
+    """The locale, time zone and translated patterns of the date filters. A feed page formats about
+    140 dates, and each Flask-Babel call looks the locale, the time zone and the catalog up again: these
+    are looked up once per locale and context instead (the output is what Flask-Babel gives)."""
+
+    def __init__(self, locale):
+        self.locale = locale
+        self.tz = get_timezone()
+        self.datetime_pattern = gettext("d MMMM y 'à' HH:mm")
+        self.ago_pattern = gettext("d MMM y 'à' HH:mm")
+        self.just_now = gettext("à l'instant")
+        self.ago = gettext("il y a %(delta)s")
+
+
+def _date_formats() -> _DateFormats:
+    # Keyed by locale: an e-mail to someone else is rendered under force_locale in the same context.
+    locale = get_locale()
+    cache = g.setdefault("_date_formats", {})
+    if locale not in cache:
+        cache[locale] = _DateFormats(locale)
+    return cache[locale]

@@ -13,9 +13,10 @@ from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
-from intranet.core.audiences import Audience, audience_viewers, can_view, get_audience, visible_to
+from intranet.core.audiences import Audience, AudienceEntry, audience_viewers, can_view, get_audience, visible_to
 from intranet.core.models import User
 from intranet.core.notifications import notify
 from intranet.core.security import MAX_ID
@@ -409,13 +410,16 @@ def _filtered(user: User, query: sa.Select, filter_: str) -> sa.Select:
     return query
 
 
-def _loaded(query: sa.Select) -> sa.Select:
-    return query.options(selectinload(Post.author), selectinload(Post.attachments))
+def _bare(query: sa.Select) -> sa.Select:
+    """The posts with their audience row (joined) but nothing loaded after them: ``_load_extras``
+    loads what the items show for the whole page at once, so a page runs the same statements
+    whether it has pinned posts or not, 5 items or 50."""
+    return query.options(joinedload(Post.audience).lazyload(Audience.entries))
 
 
 def feed_page(user: User, filter_: str = "tout", group: Group | None = None, cursor: str | None = None,
               limit: int = PAGE_SIZE) -> FeedPage:
-    """One page of the feed with everything its items show, in a bounded number of queries."""
+    """One page of the feed with everything its items show, in a fixed number of queries."""
     page = FeedPage()
     base = _filtered(user, visible_posts(user), filter_)
     pin_scope = None
@@ -426,7 +430,7 @@ def feed_page(user: User, filter_: str = "tout", group: Group | None = None, cur
     position = decode_cursor(cursor)
     if pin_scope is not None:
         if position is None:
-            page.pinned = list(db.session.scalars(_loaded(base.where(pin_scope, Post.pinned_at.is_not(None)))
+            page.pinned = list(db.session.scalars(_bare(base.where(pin_scope, Post.pinned_at.is_not(None)))
                                                   .order_by(Post.pinned_at.desc()).limit(5)))
         # Pinned posts are shown on top, not again in the stream.
         base = base.where(sa.or_(Post.pinned_at.is_(None), sa.not_(pin_scope)))
@@ -435,7 +439,7 @@ def feed_page(user: User, filter_: str = "tout", group: Group | None = None, cur
         # ``created_at <= when`` first: a range the date index serves (the OR alone is not).
         base = base.where(Post.created_at <= when,
                           sa.or_(Post.created_at < when, sa.and_(Post.created_at == when, Post.id < ident)))
-    rows = list(db.session.scalars(_loaded(base).order_by(Post.created_at.desc(), Post.id.desc()).limit(limit + 1)))
+    rows = list(db.session.scalars(_bare(base).order_by(Post.created_at.desc(), Post.id.desc()).limit(limit + 1)))
     if len(rows) > limit:
         rows = rows[:limit]
         page.next_cursor = encode_cursor(rows[-1])
@@ -445,23 +449,43 @@ def feed_page(user: User, filter_: str = "tout", group: Group | None = None, cur
 
 
 def _load_extras(user: User, page: FeedPage) -> None:
-    ids = [p.id for p in page.items]
-    if not ids:
-        return
-    # The 3 latest top-level comments of each post, with their authors, in one query.
+    """What the items show, one query each for the whole page (run even for an empty page: the
+    statements of a page do not depend on what it shows): the audiences' entries (« Tout le réseau »
+    or not), the attachments, the 3 latest top-level comments, the authors of the posts and of those
+    comments, the person's likes, the groups' names. Relations are filled with ``set_committed_value``:
+    the template reads ``post.author``, ``post.attachments``… as usual, without a lazy load."""
+    items = page.items
+    ids = [p.id for p in items]
+    audiences = {p.audience.id: p.audience for p in items}
+    entries: dict[int, list[AudienceEntry]] = {a: [] for a in audiences}
+    for e in db.session.scalars(sa.select(AudienceEntry).where(AudienceEntry.audience_id.in_(audiences))):
+        entries[e.audience_id].append(e)
+    for audience_id, audience in audiences.items():
+        set_committed_value(audience, "entries", entries[audience_id])
+
+    attachments: dict[int, list[Attachment]] = {i: [] for i in ids}
+    for a in db.session.scalars(sa.select(Attachment).where(Attachment.post_id.in_(ids))
+                                .order_by(Attachment.post_id, Attachment.position, Attachment.id)):
+        attachments[a.post_id].append(a)
+    for p in items:
+        set_committed_value(p, "attachments", attachments[p.id])
+
     ranked = (sa.select(Comment.id, sa.func.row_number().over(
         partition_by=Comment.post_id, order_by=(Comment.created_at.desc(), Comment.id.desc())).label("rank"))
         .where(Comment.post_id.in_(ids), Comment.parent_id.is_(None)).subquery())
     latest = db.session.scalars(sa.select(Comment).join(ranked, ranked.c.id == Comment.id)
                                 .where(ranked.c.rank <= LATEST_COMMENTS)
-                                .options(selectinload(Comment.author))
                                 .order_by(Comment.post_id, Comment.created_at, Comment.id)).all()
     for c in latest:
         page.comments.setdefault(c.post_id, []).append(c)
+
+    author_ids = {o.author_id for o in (*items, *latest) if o.author_id}
+    authors = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(author_ids)))}
+    for o in (*items, *latest):
+        set_committed_value(o, "author", authors.get(o.author_id))
+
     page.liked = liked_ids(user, ids)
-    # Always run, even without group posts on the page: the page's statement count does not
-    # depend on what it shows (5 or 50 items, with or without group posts).
-    group_ids = {p.group_id for p in page.items if p.group_id}
+    group_ids = {p.group_id for p in items if p.group_id}
     page.groups = {g.id: g for g in db.session.scalars(sa.select(Group).where(Group.id.in_(group_ids)))}
 
 
