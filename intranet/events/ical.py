@@ -106,9 +106,21 @@ def vevent(event, url: str, category: str = "", organizer: str = "") -> str:
 
 #: A feed row (``services.feed_events``) holds every column its VEVENT is written from, so the
 #: text can be kept per row: calendar apps poll the same feeds all day and a year of the network
-#: is thousands of events (~60 µs each to write). Rows are compared by value: a changed event is a
-#: new key, never a stale text. About 2 KB per entry.
-vevent_of_row = lru_cache(maxsize=10_000)(vevent)
+#: is thousands of events (~25 µs each to write). Rows are compared by value: a changed event is a
+#: new key, never a stale text. Bounded: 5,000 rows and only events whose description is under
+#: KEEP_MAX_CHARS (a few MB at most; a rare long description is written each time).
+KEEP_MAX_CHARS = 3_000
+_kept_vevent = lru_cache(maxsize=5_000)(vevent)
+
+
+def vevent_of_row(row, url: str, category: str = "", organizer: str = "") -> str:
+    if len(row.description) > KEEP_MAX_CHARS:
+        return vevent(row, url, category, organizer)
+    return _kept_vevent(row, url, category, organizer)
+
+
+def forget_kept() -> None:
+    _kept_vevent.cache_clear()
 
 
 def calendar(name: str, prodid: str, vevents: list[str], zones: set[str], dtstamp: datetime) -> str:

@@ -547,3 +547,31 @@ def test_ical_feed_with_an_unknown_token_answers_404(app, as_, make_user, token)
 def test_ical_subscription_page_needs_a_login(app):
     resp = app.test_client().get("/events/abonnement")
     assert resp.status_code == 302 and "/accounts/connexion" in resp.location
+
+
+def test_ical_feed_shows_an_edit_and_a_renamed_category_at_the_next_poll(app, as_, make_user, anim_client,
+                                                                          animateur):
+    # The feed keeps each event's text between polls (ical.vevent_of_row): a change must still
+    # show at once — the event's own fields and the name of its category.
+    from intranet.events.models import Category
+
+    member = make_user()
+    category = Category(name="Formation", color="#0b5394")
+    db.session.add(category)
+    db.session.commit()
+    event = make_event(animateur, "Atelier photo", category=category, place="Salle des fêtes")
+    token = subscribe(as_(member))
+    first = by_title(parse(feed(app, token).data))["Atelier photo"]
+    assert str(first["LOCATION"]) == "Salle des fêtes" and first["CATEGORIES"].cats == ["Formation"]
+
+    day = event.start_local.date()
+    data = event_form(organization_id=event.organization_id, title="Atelier photo", start_date=day, end_date=day,
+                      place="Médiathèque", category_id=category.id)
+    assert post(anim_client, f"/events/{event.id}/modifier", data).status_code == 302
+    assert post(as_(make_user(role="admin")), f"/events/admin/categories/{category.id}",
+                {"name": "Formation continue", "color": category.color, "position": "0", "is_active": "y"}
+                ).status_code == 302
+    second = by_title(parse(feed(app, token).data))["Atelier photo"]
+    assert str(second["LOCATION"]).startswith("Médiathèque")
+    assert second["CATEGORIES"].cats == ["Formation continue"]
+    assert second["SEQUENCE"] > first["SEQUENCE"]
