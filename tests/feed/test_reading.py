@@ -481,3 +481,37 @@ def test_the_feed_page_runs_the_same_number_of_sql_statements_for_5_and_50_posts
     assert len(ids) == 17  # and the 3 « Nouveau groupe » items: a full page of 20
     print(f"SQL statements for GET /feed/: {few} with 5 posts, {many} with 50 posts")
     assert few == many
+
+
+def test_a_pinned_post_adds_no_statement_to_the_page(reader, make_user, factories, as_, count_queries):
+    """The pinned posts' authors, files and audiences are read with the page's (one query each for
+    every item): a group's « Fil » with a pin runs the statements it runs without one."""
+    owner = make_user(name="Animatrice du groupe")
+    group = factories.group(name="Balades nature", owner=owner, members=[reader])
+    posts = [publish(owner, f"Sortie numéro {i}", group=group, ago=timedelta(hours=i + 1)) for i in range(4)]
+    with current_app.test_request_context():
+        post = db.session.get(Post, posts[-1].id)
+        post.attachments = [Attachment(is_image=True, key="img-pin", thumb_key="th-pin", name="carte.jpg",
+                                       content_type="image/jpeg", size=1000, position=0)]
+        post.has_attachments = True
+        db.session.commit()
+    comment(make_user(name="Promeneur"), posts[-1], "J'y serai")
+    c = as_(reader)
+    url = f"/feed/groupe/{group.id}"
+
+    def statements() -> tuple[int, str]:
+        assert c.get(url).status_code == 200  # a first visit: the session's bookkeeping
+        db.session.expunge_all()
+        with count_queries() as n:
+            resp = c.get(url)
+        assert resp.status_code == 200
+        return n(), text(resp)
+
+    unpinned, _page = statements()
+    assert action(as_(owner), f"/feed/{posts[-1].id}/epingler", pinned="1").status_code == 302
+    pinned, page = statements()
+    assert shown(c.get(url))[0] == posts[-1].id
+    # What the pinned item shows came with the page: its author, its file, its comment's author.
+    assert "Épinglé" in page and "Animatrice du groupe" in page and "Promeneur" in page
+    assert 'alt="carte.jpg"' in c.get(url).get_data(as_text=True)
+    assert pinned == unpinned
