@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from babel import dates
 from flask import Flask, current_app, g, has_request_context, request
@@ -40,7 +40,7 @@ def init_i18n(app: Flask) -> None:
         if not value:
             return ""
         f = _date_formats()
-        return dates.format_datetime(value, fmt or f.datetime_pattern, tzinfo=f.tz, locale=f.locale)
+        return f.format(value, fmt or f.datetime_pattern)
 
     @app.template_filter("date")
     def _date(value, fmt="d MMMM y"):
@@ -56,8 +56,8 @@ def init_i18n(app: Flask) -> None:
         if delta < timedelta(minutes=1):
             return f.just_now
         if delta < timedelta(days=7):
-            return f.ago % {"delta": dates.format_timedelta(delta, threshold=1, add_direction=False, locale=f.locale)}
-        return dates.format_datetime(value, f.ago_pattern, tzinfo=f.tz, locale=f.locale)
+            return f.ago % {"delta": f.duration(delta)}
+        return f.format(value, f.ago_pattern)
 
 
 class _DateFormats:
@@ -72,6 +72,64 @@ class _DateFormats:
         self.ago_pattern = gettext("d MMM y 'à' HH:mm")
         self.just_now = gettext("à l'instant")
         self.ago = gettext("il y a %(delta)s")
+        self._texts: dict[tuple, str] = {}
+
+    def format(self, value: datetime, pattern: str) -> str:
+        """``babel.dates.format_datetime(value, pattern, tzinfo, locale)`` as Flask-Babel calls it,
+        each field of the pattern (day, month, hour…) formatted by Babel once per value of what it
+        depends on: the ~140 dates of a feed page share their days, hours and minutes."""
+        if not isinstance(value, datetime):  # a date, a timestamp: Babel's own way
+            return dates.format_datetime(value, pattern, tzinfo=self.tz, locale=self.locale)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        local = value.astimezone(self.tz)
+        if hasattr(self.tz, "normalize"):  # pytz, as Babel does
+            local = self.tz.normalize(local)
+        return dates.parse_pattern(pattern).format % _Fields(self, local)
+
+    def duration(self, delta: timedelta) -> str:
+        """``babel.dates.format_timedelta(delta, threshold=1, add_direction=False)``: its text depends
+        only on the unit Babel picks and the rounded count (Babel's own loop, below), so Babel
+        writes each « 3 heures » once."""
+        seconds = abs(delta.days * 86400 + delta.seconds)
+        for unit, per_unit in dates.TIMEDELTA_UNITS:
+            value = seconds / per_unit
+            if value >= 1 or unit == "second":
+                key = ("duration", unit, int(round(max(1, value) if unit == "second" and value > 0 else value)))
+                break
+        if key not in self._texts:
+            self._texts[key] = dates.format_timedelta(delta, threshold=1, add_direction=False, locale=self.locale)
+        return self._texts[key]
+
+
+#: What a field of a date pattern depends on (Babel's DateTimeFormat): the date for the calendar
+#: fields, the hour or the minute for these time fields; any other field is formatted each time.
+_BY_DATE = frozenset("GyYuQqMLwWdDFEec")
+_BY_HOUR = frozenset("hHKka")
+
+
+class _Fields:
+    """The mapping a parsed Babel pattern is %-formatted with, each field's text kept."""
+
+    __slots__ = ("formats", "value")
+
+    def __init__(self, formats: _DateFormats, value: datetime):
+        self.formats, self.value = formats, value
+
+    def __getitem__(self, name: str) -> str:
+        char, value = name[0], self.value
+        if char in _BY_DATE:
+            key = (name, value.date())
+        elif char in _BY_HOUR:
+            key = (name, value.hour)
+        elif char == "m":
+            key = (name, value.minute)
+        else:
+            return dates.DateTimeFormat(value, self.formats.locale)[name]
+        texts = self.formats._texts
+        if key not in texts:
+            texts[key] = dates.DateTimeFormat(value, self.formats.locale)[name]
+        return texts[key]
 
 
 def _date_formats() -> _DateFormats:
