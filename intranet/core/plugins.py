@@ -142,7 +142,8 @@ class Registry:
 
     @property
     def nav(self) -> list[NavEntry]:
-        return sorted(self._all("nav", self.core_nav), key=lambda n: (n.order, n.label))
+        # str(): one translation per entry (comparing lazy labels translates them at every comparison).
+        return sorted(self._all("nav", self.core_nav), key=lambda n: (n.order, str(n.label)))
 
     @property
     def widgets(self) -> list[Widget]:
