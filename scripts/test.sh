@@ -4,11 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 unset INTRANET_DEMO INTRANET_DATABASE_URL
+# Two pytest-xdist workers (the machine has 2 cores); each has its own database. TEST_WORKERS=0
+# runs in one process (easier to read a failure).
+workers=(-n "${TEST_WORKERS:-2}")
+[ "${TEST_WORKERS:-2}" = "0" ] && workers=()
 echo "== Tests on SQLite (and browser tests) =="
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest "${workers[@]}" "$@"
 if [ -n "${INTRANET_TEST_POSTGRES_URL:-}" ]; then
   echo "== Tests on PostgreSQL (${INTRANET_TEST_POSTGRES_URL%%@*}@…) =="
-  INTRANET_TEST_DB=postgres .venv/bin/python -m pytest -m "not browser" "$@"
+  INTRANET_TEST_DB=postgres .venv/bin/python -m pytest "${workers[@]}" -m "not browser" "$@"
 elif [ "${CI:-}" = "true" ]; then
   echo "CI=true but INTRANET_TEST_POSTGRES_URL is not set: the PostgreSQL run cannot be skipped in CI." >&2
   exit 1

@@ -43,8 +43,29 @@ def _database_url(tmp_path_factory) -> str:
         url = os.environ.get("INTRANET_TEST_POSTGRES_URL")
         if not url:
             pytest.exit("INTRANET_TEST_DB=postgres needs INTRANET_TEST_POSTGRES_URL", returncode=2)
-        return url
+        return _worker_database(url)
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+
+
+def _worker_database(url: str) -> str:
+    """Under pytest-xdist each worker empties and migrates its own database (``…_gw0``,
+    ``…_gw1``), created beside the given one; a run without workers uses the given database."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+            if not exists:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
