@@ -10,9 +10,14 @@ from intranet.fvt_tab.views import bp
 
 
 def _queue_demo() -> str:
+    """The demo's zones linked and its deliveries queued now, in `flask setup`'s transaction: the
+    first page an office opens shows its own territory, marked fictitious, with the import's
+    progress, even before the worker has started."""
     from intranet.core import jobs
+    from intranet.fvt_tab.demo import DEMO_YEARS, prepare_demo
 
-    jobs.enqueue("fvt_tab.demo")
+    job = jobs.enqueue("fvt_tab.demo", {"years": list(DEMO_YEARS)})
+    prepare_demo(list(DEMO_YEARS), job.id)
     return "données Flux Vision fictives en cours d'import par le worker"
 
 

@@ -330,14 +330,17 @@ def test_zone_settings_link_a_territory_and_edit_aliases(app, client, login, peo
     import_file("Nuitee_2024B4_AURILLAC0.csv", csv_bytes(daily_rows(date(2024, 7, 1), zone="Pays d'Aurillac")))
     assert _zone("SALERS0").territory_id is None
 
-    # Before the link, the office's member only consults the zone.
+    # Before the link, the zone is the observatory's: the office's member does not see it at all
+    # (not as another territory's « consultation »: it may be their own).
     member_client = app.test_client()
     login(people["membre"], c=member_client)
     assert member_client.get("/fvt_tab/zones/SALERS0/export.csv?annee=2024").status_code == 403
+    assert member_client.get("/fvt_tab/zones/SALERS0").status_code == 403
     listing = member_client.get("/fvt_tab/").get_data(as_text=True)
-    assert "à rattacher à un territoire" in listing
+    assert "/fvt_tab/zones/SALERS0" not in listing and "Aucune zone accessible pour l'instant." in listing
 
     login(people["animateur"])
+    assert "à rattacher à un territoire" in client.get("/fvt_tab/").get_data(as_text=True)
     page = client.get("/fvt_tab/zones/SALERS0/parametres").get_data(as_text=True)
     assert "Paramètres de la zone SALERS0" in page
     assert "Pays de Salers" in page  # the ZoneObservation label, kept as an alias
@@ -352,8 +355,10 @@ def test_zone_settings_link_a_territory_and_edit_aliases(app, client, login, peo
     assert zone.territory_id == people["salers"].id and zone.name == "Pays de Salers (zone FVT)"
     assert sorted(a.alias for a in zone.aliases) == ["Pays de Salers", "Salers et ses alentours"]
 
-    # Linked: the office's member now exports it.
+    # Linked: the office's member now exports it, first in the list, as their own.
     assert member_client.get("/fvt_tab/zones/SALERS0/export.csv?annee=2024").status_code == 200
+    listing = member_client.get("/fvt_tab/").get_data(as_text=True)
+    assert "votre territoire" in listing and "consultation et export" in listing
 
     # An alias another zone (or this one) already has is refused in French, nothing saved, even the
     # other fields of the same form; spelling differences do not make a new name.
@@ -378,6 +383,7 @@ def test_zone_settings_link_a_territory_and_edit_aliases(app, client, login, peo
     _settings_post(client, "SALERS0", territory_id="0")
     assert _zone("SALERS0").territory_id is None
     assert member_client.get("/fvt_tab/zones/SALERS0/export.csv?annee=2024").status_code == 403
+    assert member_client.get("/fvt_tab/zones/SALERS0").status_code == 403
 
     # A required name.
     resp = _settings_post(client, "SALERS0", name="")
