@@ -13,11 +13,9 @@ def _queue_demo() -> str:
     """The demo's zones linked and its deliveries queued now, in `flask setup`'s transaction: the
     first page an office opens shows its own territory, marked fictitious, with the import's
     progress, even before the worker has started."""
-    from intranet.core import jobs
-    from intranet.fvt_tab.demo import DEMO_YEARS, prepare_demo
+    from intranet.fvt_tab.demo import queue_demo
 
-    job = jobs.enqueue("fvt_tab.demo", {"years": list(DEMO_YEARS)})
-    prepare_demo(list(DEMO_YEARS), job.id)
+    queue_demo()
     return "données Flux Vision fictives en cours d'import par le worker"
 
 

@@ -7,7 +7,7 @@ really loaded when the import ends (``run_import``). An upload whose zones canno
 workbook naming them by label only) is recorded with the code "" and concerns every zone.
 
 « 4 livraisons sur 12 »: the imports of the zone still queued or running, and those of the same
-batch already finished (the imports of the zone numbered from the oldest pending one on).
+batch already finished (the zone's imports finished since the oldest pending one was queued).
 """
 
 from __future__ import annotations
@@ -74,34 +74,34 @@ def set_import_zones(import_id: int, codes: set[str]) -> None:
 
 def arriving_by_zone() -> dict[str, Arriving]:
     """Zone code → its deliveries arriving, for every zone with an import queued or running
-    (code "" : imports whose zones are not known yet). Two statements, whatever the number of zones."""
-    first = db.session.scalar(sa.select(sa.func.min(Import.id)).where(Import.status.in_(PENDING)))
-    if first is None:
+    (code "" : imports whose zones are not known yet). Three statements, whatever the number of zones."""
+    pending = db.session.execute(
+        sa.select(ImportZone.zone_code, Import.status, Import.job_id, Import.created_at)
+        .join(Import, Import.id == ImportZone.import_id).where(Import.status.in_(PENDING))).all()
+    if not pending:
         return {}
-    rows = db.session.execute(
-        sa.select(ImportZone.zone_code, Import.id, Import.status, Import.job_id)
-        .join(Import, Import.id == ImportZone.import_id).where(Import.id >= first)
-        .order_by(Import.id)).all()
-    job_ids = {job_id for _c, _i, status, job_id in rows if status == "running" and job_id}
+    earliest = min(row.created_at for row in pending)
+    finished = db.session.execute(
+        sa.select(ImportZone.zone_code, Import.finished_at).join(Import, Import.id == ImportZone.import_id)
+        .where(Import.status.not_in(PENDING), Import.finished_at >= earliest)).all()
+    job_ids = {row.job_id for row in pending if row.status == "running" and row.job_id}
     jobs = {j.id: j for j in db.session.scalars(sa.select(Job).where(Job.id.in_(job_ids)))} if job_ids else {}
-    by_zone: dict[str, list[tuple[int, str, int | None]]] = {}
-    for code, import_id, status, job_id in rows:
-        by_zone.setdefault(code, []).append((import_id, status, job_id))
     out: dict[str, Arriving] = {}
-    for code, imports in by_zone.items():
-        pending = [i for i in imports if i[1] in PENDING]
-        if not pending:
-            continue
-        batch = [i for i in imports if i[0] >= pending[0][0]]
-        done = sum(1 for i in batch if i[1] not in PENDING)
+    for code in {row.zone_code for row in pending}:
+        mine = [row for row in pending if row.zone_code == code]
+        # The batch: the zone's imports waiting or running, and those finished since the first of
+        # them was queued (the deliveries already in).
+        since = min(row.created_at for row in mine)
+        done = sum(1 for c, at in finished if c == code and at is not None and at >= since)
         share = 0.0
-        for _id, status, job_id in batch:
-            job = jobs.get(job_id)
+        for row in mine:
+            job = jobs.get(row.job_id)
             # An upload's own job counts 0-100 for that import; the demo's job counts all its deliveries.
-            if status == "running" and job is not None and job.key == "fvt_tab.import" and job.progress_total:
+            if row.status == "running" and job is not None and job.key == "fvt_tab.import" and job.progress_total:
                 share += job.progress / job.progress_total
-        out[code] = Arriving(done=done, total=len(batch), running=any(i[1] == "running" for i in batch),
-                             progress=min(99, int(100 * (done + share) / len(batch))))
+        total = done + len(mine)
+        out[code] = Arriving(done=done, total=total, running=any(row.status == "running" for row in mine),
+                             progress=min(99, int(100 * (done + share) / total)))
     return out
 
 

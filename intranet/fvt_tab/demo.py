@@ -230,3 +230,14 @@ def prepare_demo(years: list[int], job_id: int | None = None, zones=None) -> lis
         ids.append(imp.id)
     db.session.flush()
     return ids
+
+
+def queue_demo(years=DEMO_YEARS, zones=None):
+    """The demo job, queued with its zones and deliveries prepared (``prepare_demo``): called by
+    ``flask setup`` in the demo network's transaction. Returns the job."""
+    from intranet.core import jobs
+
+    selected = [z for z in ZONES if not zones or z[0] in zones]
+    job = jobs.enqueue("fvt_tab.demo", {"years": list(years), "zones": [z[0] for z in selected]})
+    prepare_demo(list(years), job.id, selected)
+    return job

@@ -54,9 +54,15 @@ def _day_text(day: date, with_year: bool) -> str:
 
 @bp.app_template_global("fvt_arriving_text")
 def fvt_arriving_text(arriving) -> str:
-    """« Import en cours : 4 livraisons sur 12 » (singular for 0 and 1, as French writes it)."""
-    return ngettext("Import en cours : %(num)d livraison sur %(total)d",
-                    "Import en cours : %(num)d livraisons sur %(total)d", arriving.done, total=arriving.total)
+    """« Import en cours : 4 livraisons sur 12 », « 0 livraison sur 12 »: French takes the singular for
+    0 and 1, and the French texts are the msgids (no French catalogue gives its plural rule), so
+    0 is asked as 1 in French."""
+    from flask_babel import get_locale
+
+    count = 1 if arriving.done == 0 and str(get_locale()).startswith("fr") else arriving.done
+    return ngettext("Import en cours : %(done)d livraison sur %(total)d",
+                    "Import en cours : %(done)d livraisons sur %(total)d", count, done=arriving.done,
+                    total=arriving.total)
 
 
 @bp.app_template_global("fvt_period")
