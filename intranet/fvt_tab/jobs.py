@@ -67,7 +67,7 @@ def demo_job(job=None, years=None, zones=None, **_):
     import sqlalchemy as sa
 
     from intranet.fvt_tab.arriving import PENDING
-    from intranet.fvt_tab.demo import DEMO_YEARS, ZONES, delivery_zip, plan, prepare_demo
+    from intranet.fvt_tab.demo import DEMO_YEARS, ZONES, plan, prepare_demo
 
     years = list(years or DEMO_YEARS)
     selected = [z for z in ZONES if not zones or z[0] in zones]
@@ -81,20 +81,28 @@ def demo_job(job=None, years=None, zones=None, **_):
         ids = prepare_demo(years, job.id if job is not None else None, selected)
         db.session.commit()
     for n, import_id in enumerate(ids, 1):
-        imp = db.session.get(Import, import_id)
-        spec = by_name.get(imp.filename)
-        if spec is None:
-            _fail(import_id, "Livraison de démonstration inconnue.")
-            continue
-        data = delivery_zip(*spec)
-        imp.status = "running"
-        db.session.commit()
-        try:
-            with force_locale("fr"):
-                run_import(imp, data)
-            db.session.commit()
-        except ImportFailed as exc:
-            db.session.rollback()
-            _fail(import_id, str(exc))
+        import_demo_delivery(import_id, by_name)
         if job is not None:
             set_progress(job, n, len(ids))
+
+
+def import_demo_delivery(import_id: int, by_name: dict | None = None) -> None:
+    """One queued demo delivery, written and imported (committed; failed with its French error)."""
+    from intranet.fvt_tab.demo import DEMO_YEARS, delivery_zip, plan
+
+    by_name = by_name or {name: (zone, year, b) for zone, year, b, name in plan(list(DEMO_YEARS))}
+    imp = db.session.get(Import, import_id)
+    spec = by_name.get(imp.filename)
+    if spec is None:
+        _fail(import_id, "Livraison de démonstration inconnue.")
+        return
+    data = delivery_zip(*spec)
+    imp.status = "running"
+    db.session.commit()
+    try:
+        with force_locale("fr"):
+            run_import(imp, data)
+        db.session.commit()
+    except ImportFailed as exc:
+        db.session.rollback()
+        _fail(import_id, str(exc))
