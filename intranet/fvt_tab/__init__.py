@@ -10,9 +10,12 @@ from intranet.fvt_tab.views import bp
 
 
 def _queue_demo() -> str:
-    from intranet.core import jobs
+    """The demo's zones linked and its deliveries queued now, in `flask setup`'s transaction: the
+    first page an office opens shows its own territory, marked fictitious, with the import's
+    progress, even before the worker has started."""
+    from intranet.fvt_tab.demo import queue_demo
 
-    jobs.enqueue("fvt_tab.demo")
+    queue_demo()
     return "données Flux Vision fictives en cours d'import par le worker"
 
 

@@ -2,8 +2,11 @@
 
 Admins and animateurs see and export every zone. An office's members see and export the zones of
 their own territory (and of the territories under it). The other zones they may only consult, and
-only while the network setting « Partage entre destinations » is on (default on). Everything else
-is refused by the server: views call ``require_zone`` / ``require_export``, never only hide links.
+only while the network setting « Partage entre destinations » is on (default on). A zone linked to
+no territory yet (created by an import: an unknown code) is the observatory's until it is linked:
+members do not see it at all, so nobody reads an office's own figures as another's « consultation »
+before the link is made. Everything else is refused by the server: views call ``require_zone`` /
+``require_export``, never only hide links.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from intranet.core.models import Territory
 from intranet.core.settings import get_setting
 from intranet.extensions import db
 from intranet.fvt_tab.models import Zone
+from intranet.fvt_tab.reference import fold
 
 SHARING_SETTING = "fvt_tab.sharing"
 EXPORT, VIEW = "export", "view"
@@ -37,13 +41,15 @@ def own_territory_ids(user) -> set[int]:
     return ids
 
 
-def access(user, zone: Zone) -> str | None:
-    """"export", "view" or None."""
+def access(user, zone: Zone, own: set[int] | None = None) -> str | None:
+    """"export", "view" or None. ``own``: the user's ``own_territory_ids``, when already known."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
     if user.is_animateur:
         return EXPORT
-    if zone.territory_id is not None and zone.territory_id in own_territory_ids(user):
+    if zone.territory_id is None:
+        return None
+    if zone.territory_id in (own_territory_ids(user) if own is None else own):
         return EXPORT
     return VIEW if sharing_on() else None
 
@@ -66,10 +72,17 @@ def require_export(user, code: str) -> Zone:
 
 
 def visible_zones(user) -> list[tuple[Zone, str]]:
-    zones = db.session.scalars(sa.select(Zone).order_by(Zone.name)).all()
+    """The zones the user may read, with their level: their own territory's zones first (for the
+    agency, the department's), then the others by name, in French order (accents and case ignored)."""
+    zones = db.session.scalars(sa.select(Zone)).all()
+    own = own_territory_ids(user) if getattr(user, "is_authenticated", False) else set()
+    org = getattr(user, "organization", None)
+    home = getattr(org, "territory_id", None)
     out = []
     for zone in zones:
-        level = access(user, zone)
+        level = access(user, zone, own)
         if level:
             out.append((zone, level))
+    out.sort(key=lambda zl: (home is None or zl[0].territory_id != home, zl[0].territory_id not in own,
+                             fold(zl[0].name), zl[0].code))
     return out

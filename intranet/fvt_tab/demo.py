@@ -20,6 +20,7 @@ from pathlib import Path
 
 from intranet.fvt_tab.reference import AGE_BANDS, DEPARTMENTS, GEOLIFE, REGIONS, STAY_LENGTHS
 
+DEMO_YEARS = (2024, 2025)
 # (zone code, zone label, territory code in the demo network, size, winter weight)
 ZONES = [
     ("CANTAL0", "Cantal", "15", 10.0, 0.5),
@@ -162,19 +163,81 @@ def delivery(code: str, label: str, size: float, winter: float, year: int, b: in
     return out
 
 
+def plan(years: list[int], zones=None) -> list[tuple[tuple, int, int, str]]:
+    """The deliveries of the demo, in the order they are imported: (zone, year, bimestre, ZIP name)."""
+    return [(zone, year, b, f"{zone[1]} {year}B{b}.zip") for zone in zones or ZONES for year in years
+            for b in range(1, 7)]
+
+
+def delivery_zip(zone: tuple, year: int, b: int) -> bytes:
+    """One delivery as Orange sends it: a ZIP of the zone's CSVs for the bimestre."""
+    code, label, _territory, size, winter = zone
+    outage = date(year, 8, 29) if code == "SALERS0" else None
+    files = delivery(code, label, size, winter, year, b, outage if outage and outage.month in
+                     (2 * b - 1, 2 * b) else None)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    return out.getvalue()
+
+
 def write_deliveries(outdir: Path, years: list[int], zones=None) -> list[Path]:
     """One ZIP per zone and bimestre under ``outdir``; returns their paths."""
     outdir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for code, label, _territory, size, winter in zones or ZONES:
-        for year in years:
-            outage = date(year, 8, 29) if code == "SALERS0" else None
-            for b in range(1, 7):
-                files = delivery(code, label, size, winter, year, b, outage if outage and outage.month in
-                                 (2 * b - 1, 2 * b) else None)
-                path = outdir / f"{label} {year}B{b}.zip"
-                with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-                    for name, data in files.items():
-                        z.writestr(name, data)
-                paths.append(path)
+    for zone, year, b, name in plan(years, zones):
+        path = outdir / name
+        path.write_bytes(delivery_zip(zone, year, b))
+        paths.append(path)
     return paths
+
+
+def prepare_demo(years: list[int], job_id: int | None = None, zones=None) -> list[int]:
+    """Before any figure is imported: the demo's zones, linked to the demo territories and marked
+    fictitious (so an office reads its own territory as its own, « données fictives », from the first
+    row on), and every delivery queued in the import history with its zone (so each zone's pages
+    say « Import en cours : 4 livraisons sur 12 » until its last one is in). The import ids, in order.
+    In the caller's transaction."""
+    import sqlalchemy as sa
+
+    from intranet.core.models import Territory
+    from intranet.extensions import db
+    from intranet.fvt_tab.arriving import set_import_zones
+    from intranet.fvt_tab.models import Import, Zone, ZoneAlias
+    from intranet.fvt_tab.reference import fold
+
+    zones = zones or ZONES
+    territories = dict(db.session.execute(sa.select(Territory.code, Territory.id)).all())
+    existing = {z.code: z for z in db.session.scalars(sa.select(Zone).where(Zone.code.in_([z[0] for z in zones])))}
+    for code, label, territory_code, _size, _winter in zones:
+        zone = existing.get(code)
+        if zone is None:
+            zone = Zone(code=code, name=label)
+            db.session.add(zone)
+            db.session.flush()
+            if not db.session.scalar(sa.select(ZoneAlias.id).where(ZoneAlias.folded == fold(label))):
+                db.session.add(ZoneAlias(zone_id=zone.id, alias=label, folded=fold(label)))
+        zone.is_fictitious = True
+        if zone.territory_id is None:
+            zone.territory_id = territories.get(territory_code)
+    ids = []
+    for zone, _year, _b, name in plan(years, zones):
+        imp = Import(filename=name, sha256="", status="queued", job_id=job_id)
+        db.session.add(imp)
+        db.session.flush()
+        set_import_zones(imp.id, {zone[0]})
+        ids.append(imp.id)
+    db.session.flush()
+    return ids
+
+
+def queue_demo(years=DEMO_YEARS, zones=None):
+    """The demo job, queued with its zones and deliveries prepared (``prepare_demo``): called by
+    ``flask setup`` in the demo network's transaction. Returns the job."""
+    from intranet.core import jobs
+
+    selected = [z for z in ZONES if not zones or z[0] in zones]
+    job = jobs.enqueue("fvt_tab.demo", {"years": list(years), "zones": [z[0] for z in selected]})
+    prepare_demo(list(years), job.id, selected)
+    return job

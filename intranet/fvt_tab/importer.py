@@ -26,6 +26,7 @@ from flask_babel import gettext as _
 from intranet.core.timeutil import utcnow
 from intranet.extensions import db
 from intranet.fvt_tab import reading
+from intranet.fvt_tab.arriving import set_import_zones
 from intranet.fvt_tab.models import (
     DayQuality,
     Fact,
@@ -438,6 +439,8 @@ def run_import(imp: Import, data: bytes, progress=lambda pct: None) -> Import:
     report["outage_days"] = outages
     report["unknown_labels"] = {k: sorted(v) for k, v in report["unknown_labels"].items()}
     db.session.add_all(issues)
+    # The zones really loaded replace those guessed from the file names when the upload was queued.
+    set_import_zones(imp.id, {f["zone"] for f in report["files"]})
     imp.rows_read, imp.rows_loaded, imp.rows_rejected = read, loaded, rejected
     imp.report = report
     imp.status = "done"

@@ -58,39 +58,51 @@ def _fail(import_id: int, message: str) -> None:
     db.session.commit()
 
 
-def demo_job(job=None, **_):
-    """First `make run`: write the fictitious deliveries and import them, zone by zone, showing the
-    progress on the job (the imports appear in the history). Links the demo zones to the demo
-    territories."""
-    import tempfile
-    from pathlib import Path
-
+def demo_job(job=None, years=None, zones=None, **_):
+    """The demo's deliveries, imported one by one (each all or nothing, committed, so each zone's
+    figures grow delivery by delivery while its pages say how many are in). The zones and the
+    queued imports are prepared with the job (``prepare_demo``, at ``flask setup``), so they are
+    linked and marked fictitious before the first row; a job run without them prepares them first.
+    Run again after a crash, it goes on with the imports still pending."""
     import sqlalchemy as sa
 
-    from intranet.core.models import Territory
-    from intranet.fvt_tab.demo import ZONES, write_deliveries
-    from intranet.fvt_tab.models import Zone
+    from intranet.fvt_tab.arriving import PENDING
+    from intranet.fvt_tab.demo import DEMO_YEARS, ZONES, plan, prepare_demo
 
-    years = [2024, 2025]
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = write_deliveries(Path(tmp), years)
-        for n, path in enumerate(paths, 1):
-            data = path.read_bytes()
-            imp = Import(filename=path.name, sha256="", status="running")
-            db.session.add(imp)
-            db.session.flush()
-            try:
-                with force_locale("fr"):
-                    run_import(imp, data)
-                db.session.commit()
-            except ImportFailed:
-                db.session.rollback()
-            if job is not None:
-                set_progress(job, n, len(paths))
-    territories = {t.code: t.id for t in db.session.scalars(sa.select(Territory))}
-    for code, label, territory_code, _size, _winter in ZONES:
-        zone = db.session.scalar(sa.select(Zone).where(Zone.code == code))
-        if zone is not None and zone.territory_id is None:
-            zone.territory_id = territories.get(territory_code)
-            zone.name = f"{label} (données fictives)"
+    years = list(years or DEMO_YEARS)
+    selected = [z for z in ZONES if not zones or z[0] in zones]
+    by_name = {name: (zone, year, b) for zone, year, b, name in plan(years, selected)}
+    prepared = job is not None and db.session.scalar(
+        sa.select(sa.func.count(Import.id)).where(Import.job_id == job.id))
+    if prepared:
+        ids = db.session.scalars(sa.select(Import.id).where(Import.job_id == job.id, Import.status.in_(PENDING))
+                                 .order_by(Import.id)).all()
+    else:
+        ids = prepare_demo(years, job.id if job is not None else None, selected)
+        db.session.commit()
+    for n, import_id in enumerate(ids, 1):
+        import_demo_delivery(import_id, by_name)
+        if job is not None:
+            set_progress(job, n, len(ids))
+
+
+def import_demo_delivery(import_id: int, by_name: dict | None = None) -> None:
+    """One queued demo delivery, written and imported (committed; failed with its French error)."""
+    from intranet.fvt_tab.demo import DEMO_YEARS, delivery_zip, plan
+
+    by_name = by_name or {name: (zone, year, b) for zone, year, b, name in plan(list(DEMO_YEARS))}
+    imp = db.session.get(Import, import_id)
+    spec = by_name.get(imp.filename)
+    if spec is None:
+        _fail(import_id, "Livraison de démonstration inconnue.")
+        return
+    data = delivery_zip(*spec)
+    imp.status = "running"
     db.session.commit()
+    try:
+        with force_locale("fr"):
+            run_import(imp, data)
+        db.session.commit()
+    except ImportFailed as exc:
+        db.session.rollback()
+        _fail(import_id, str(exc))

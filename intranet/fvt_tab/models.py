@@ -33,6 +33,9 @@ class Zone(db.Model):
     name: Mapped[str] = mapped_column(sa.String(200))
     territory_id: Mapped[int | None] = mapped_column(sa.ForeignKey("core_territories.id", ondelete="SET NULL"),
                                                      index=True)
+    # The demo's zones: every page and export showing their figures says « données fictives »
+    # (set when the zone is created, before its first row is imported).
+    is_fictitious: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     territory: Mapped[Territory | None] = relationship()
@@ -88,6 +91,18 @@ class Import(db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User | None] = relationship()
+
+
+class ImportZone(db.Model):
+    """A zone an import concerns: guessed from the file names when the upload is queued (so the zone's
+    pages say that figures are arriving), replaced by the zones really loaded when it ends. An empty
+    code: an upload whose zones cannot be known before it is read (a workbook naming zones by label);
+    it concerns every zone until it ends."""
+
+    __tablename__ = "fvt_tab_import_zones"
+
+    import_id: Mapped[int] = mapped_column(sa.ForeignKey("fvt_tab_imports.id", ondelete="CASCADE"), primary_key=True)
+    zone_code: Mapped[str] = mapped_column(sa.String(50), primary_key=True, index=True)
 
 
 class ImportIssue(db.Model):

@@ -13,6 +13,7 @@ from datetime import date
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
@@ -23,6 +24,7 @@ from intranet.core.settings import set_setting
 from intranet.core.storage import UploadError, save_upload
 from intranet.extensions import db
 from intranet.fvt_tab import access
+from intranet.fvt_tab.arriving import arriving_by_zone, arriving_for, guess_zones, set_import_zones
 from intranet.fvt_tab.forms import MappingProfileForm, UploadForm, ZoneForm
 from intranet.fvt_tab.importer import duplicate_of, sha256
 from intranet.fvt_tab.models import DayQuality, Fact, Import, ImportIssue, MappingProfile, Zone, ZoneAlias
@@ -30,6 +32,44 @@ from intranet.fvt_tab.reference import DIMENSION_LABELS, fold
 from intranet.fvt_tab.summary import SOURCE, summary
 
 bp = Blueprint("fvt_tab", __name__)
+
+
+@bp.context_processor
+def _fictitious():
+    """« données fictives » on every FVT page while the store holds the demo's zones: they are
+    marked when created, before their first row is imported."""
+    return {"fvt_fictitious": db.session.scalar(sa.select(Zone.id).where(Zone.is_fictitious.is_(True)).limit(1))
+            is not None}
+
+
+def _day_text(day: date, with_year: bool) -> str:
+    """« 1er janvier », « 30 avril 2025 » (French ordinal for the first of the month)."""
+    from flask_babel import format_date, get_locale
+
+    text = format_date(day, "d MMMM y" if with_year else "d MMMM")
+    if day.day == 1 and str(get_locale()).startswith("fr"):
+        text = "1er" + text[1:]
+    return text
+
+
+@bp.app_template_global("fvt_arriving_text")
+def fvt_arriving_text(arriving) -> str:
+    """« Import en cours : 4 livraisons sur 12 », « 0 livraison sur 12 »: French takes the singular for
+    0 and 1, and the French texts are the msgids (no French catalogue gives its plural rule), so
+    0 is asked as 1 in French."""
+    from flask_babel import get_locale
+
+    count = 1 if arriving.done == 0 and str(get_locale()).startswith("fr") else arriving.done
+    return ngettext("Import en cours : %(done)d livraison sur %(total)d",
+                    "Import en cours : %(done)d livraisons sur %(total)d", count, done=arriving.done,
+                    total=arriving.total)
+
+
+@bp.app_template_global("fvt_period")
+def fvt_period(start: str, end: str) -> str:
+    """« du 1er janvier au 30 avril 2025 » for two ISO days (of the same year)."""
+    lo, hi = date.fromisoformat(start), date.fromisoformat(end)
+    return _("du %(start)s au %(end)s", start=_day_text(lo, lo.year != hi.year), end=_day_text(hi, True))
 
 
 def _years(zone: Zone) -> list[int]:
@@ -43,8 +83,10 @@ def _years(zone: Zone) -> list[int]:
 @login_required
 def index():
     zones = access.visible_zones(current_user)
-    return render_template("fvt_tab/index.html", zones=zones, sharing=access.sharing_on(), action_form=FlaskForm(),
-                           source=SOURCE)
+    arriving = arriving_by_zone()
+    return render_template("fvt_tab/index.html", zones=zones, sharing=access.sharing_on(),
+                           arriving={z.code: arriving_for(z.code, arriving) for z, _level in zones},
+                           action_form=FlaskForm(), source=SOURCE)
 
 
 @bp.route("/partage", methods=["POST"])
@@ -64,12 +106,27 @@ def zone(code: str):
     z, level = access.require_zone(current_user, code)
     years = _years(z)
     year = request.args.get("annee", type=int) or (years[0] if years else date.today().year)
-    figures = summary(z, year)
+    # A year without data gets a message and the years that have some, not a page of « — ».
+    figures = summary(z, year) if year in years else None
     quality = db.session.scalars(sa.select(DayQuality).where(
         DayQuality.zone_id == z.id, DayQuality.day >= date(year, 1, 1), DayQuality.day <= date(year, 12, 31))
         .order_by(DayQuality.day)).all()
     return render_template("fvt_tab/zone.html", zone=z, level=level, years=years, year=year, figures=figures,
-                           quality=quality, action_form=FlaskForm(), source=SOURCE)
+                           quality=quality, arriving=arriving_for(z.code), action_form=FlaskForm(), source=SOURCE)
+
+
+@bp.route("/zones/<code>/arrivees")
+@login_required
+def zone_arriving(code: str):
+    """The zone page polls this while deliveries arrive (app.js, as the import report does): the
+    batch's progress, and « done » once a delivery more is in (``faites``: how many the page shows)
+    or none is pending, so the page reloads with the new figures."""
+    z, _level = access.require_zone(current_user, code)
+    now = arriving_for(z.code)
+    shown = request.args.get("faites", type=int)
+    if now is None or (shown is not None and now.done != shown):
+        return jsonify({"status": "done", "progress": 100})
+    return jsonify({"status": now.status, "progress": now.progress, "done": now.done, "total": now.total})
 
 
 @bp.route("/zones/<code>/export.csv")
@@ -92,7 +149,12 @@ def export(code: str):
         w.writerow([day.isoformat() if hasattr(day, "isoformat") else day, family, category, provenance,
                     "" if value is None else int(value)])
     w.writerow([])
+    arriving = arriving_for(z.code)
+    if arriving is not None:
+        w.writerow([fvt_arriving_text(arriving) + _(" ; ces chiffres sont partiels.")])
     w.writerow([_("Source : %(source)s", source=SOURCE)])
+    if z.is_fictitious:
+        w.writerow([_("Données fictives de démonstration : ces chiffres ne décrivent aucun territoire réel.")])
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="fvt-{z.code}-{year}.csv"'})
 
@@ -183,7 +245,8 @@ def upload():
             from intranet.core.storage import delete_stored, open_stored
 
             with open_stored(stored.key) as f:
-                digest = sha256(f.read())
+                data = f.read()
+            digest = sha256(data)
             previous = duplicate_of(digest)
             if previous is not None:
                 delete_stored(stored.key)
@@ -196,6 +259,8 @@ def upload():
                              user_id=current_user.id)
                 db.session.add(imp)
                 db.session.flush()
+                # The zones' pages say at once that a delivery is arriving.
+                set_import_zones(imp.id, guess_zones(stored.original_name, data))
                 job = jobs.enqueue("fvt_tab.import", {"import_id": imp.id}, created_by=current_user)
                 imp.job_id = job.id
                 db.session.commit()
@@ -221,7 +286,12 @@ def import_report(import_id: int):
 
 def _state(imp: Import) -> dict:
     job = db.session.get(Job, imp.job_id) if imp.job_id else None
-    pct = 100 if imp.status in ("done", "failed") else (job.progress if job and job.progress else 0)
+    pct = 0
+    if imp.status in ("done", "failed"):
+        pct = 100
+    elif imp.status == "running" and job is not None and job.key == "fvt_tab.import" and job.progress_total:
+        # An upload's job counts its one import from 0 to 100 (the demo's job counts its deliveries).
+        pct = min(99, 100 * job.progress // job.progress_total)
     return {"status": imp.status, "progress": int(pct or 0), "error": imp.error}
 
 

@@ -185,6 +185,7 @@ EXPECTED: dict[str, dict[str, int]] = {
     "fvt_tab.index": PRIVATE,
     "fvt_tab.zone": PRIVATE,
     "fvt_tab.export": PRIVATE,  # a CSV
+    "fvt_tab.zone_arriving": PRIVATE,  # JSON the zone page polls while deliveries arrive
     # fvt_tab.manage and fvt_tab.import: admins and animateurs by default.
     "fvt_tab.sharing": _cell(302, 403, 302, 302),  # POST-only: turns « Partage entre destinations » off
     "fvt_tab.quality": _cell(302, 403, 302, 302),  # POST-only: marks a day, back to the zone page
@@ -236,6 +237,7 @@ FILE_ROUTES = {
     "events.attachment": "application/pdf", "events.event_ics": "text/calendar",
     "events.participants_csv": "text/csv", "events.category_css": "text/css",
     "fvt_tab.export": "text/csv", "fvt_tab.import_state": "application/json",
+    "fvt_tab.zone_arriving": "application/json",
 }
 
 

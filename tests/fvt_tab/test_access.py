@@ -9,7 +9,8 @@ ORPHELINE0 linked to no territory, each with one day of known figures (imported 
 
 The rules (the partnership agreements): admins and animateurs see and export every zone; an
 office's members see and export their own territory's zones; the others only in consultation,
-while sharing is on; otherwise 403, refused by the server. Every output carries the source.
+while sharing is on; a zone linked to no territory yet only admins and animateurs see; otherwise
+403, refused by the server. Every output carries the source.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ def level(role: str, relation: str, sharing: bool) -> str | None:
         return None
     if role in ("animateur", "admin") or relation == "propre":
         return "export"
+    if relation == "non_rattachee":  # the observatory's until linked: it may be this office's own
+        return None
     return "view" if sharing else None
 
 
@@ -140,6 +143,7 @@ class Route:
 ROUTES = [
     Route("page de zone", "fvt_tab.zone", zone=True),
     Route("export CSV", "fvt_tab.export", zone=True),
+    Route("arrivée des livraisons (JSON)", "fvt_tab.zone_arriving", zone=True),
     Route("qualité (POST)", "fvt_tab.quality", "POST", zone=True, manager=True),
     Route("paramètres de zone", "fvt_tab.zone_settings", zone=True, manager=True),
     Route("paramètres de zone (POST)", "fvt_tab.zone_settings", "POST", zone=True, manager=True),
@@ -162,7 +166,7 @@ def expected_status(route: Route, role: str, relation: str | None, sharing: bool
         return 403
     if relation == "inconnue":
         return 404
-    if route.endpoint == "fvt_tab.zone":
+    if route.endpoint in ("fvt_tab.zone", "fvt_tab.zone_arriving"):
         return 200 if level(role, relation, sharing) else 403
     if route.endpoint == "fvt_tab.export":
         return 200 if level(role, relation, sharing) == "export" else 403
@@ -275,6 +279,11 @@ def _check_export(resp, body, *, code, **_):
     assert rows[-1] == [f"Source : {SOURCE}"]
 
 
+def _check_arriving(resp, body, **_):
+    assert resp.mimetype == "application/json"
+    assert resp.get_json() == {"status": "done", "progress": 100}  # nothing pending: the page reloads
+
+
 def _check_quality(resp, body, *, code, before, after, **_):
     assert urlsplit(resp.headers["Location"]).path == f"/fvt_tab/zones/{code}"
     added = set(after["quality"]) - set(before["quality"])
@@ -293,15 +302,25 @@ def _check_settings_post(resp, body, *, code, before, after, network, **_):
     assert set(after["aliases"]) - set(before["aliases"]) == {"Autre nom"}
 
 
+def _relation(role: str, code: str) -> str:
+    if code == "ORPHELINE0":
+        return "non_rattachee"
+    return "propre" if zone_for(role, "propre") == code else "autre"
+
+
 def _check_index(resp, body, *, role, sharing, **_):
     assert SOURCE in body
-    listed = {code for code in ZONES if f"<code class=\"small\">{code}</code>" in body}
-    expected = {code for code in ZONES
-                if level(role, "propre" if zone_for(role, "propre") == code else "autre", sharing)}
-    assert listed == expected, f"{role}, sharing {sharing}: listed {listed}"
-    for code in ZONES:
-        href = f'href="/fvt_tab/zones/{code}"'
-        assert (href in body) == (code in expected)
+    listed = [code for code in ZONES if f'href="/fvt_tab/zones/{code}"' in body]
+    expected = {code for code in ZONES if level(role, _relation(role, code), sharing)}
+    assert set(listed) == expected, f"{role}, sharing {sharing}: listed {listed}"
+    for code in expected:  # by their names
+        assert f'href="/fvt_tab/zones/{code}">{ZONES[code][0]}</a>' in body
+    if role.startswith("membre"):
+        # The member's own territory first; zone codes are the files' business, not shown.
+        own = zone_for(role, "propre")
+        order = sorted(expected, key=lambda c: body.index(f'href="/fvt_tab/zones/{c}"'))
+        assert order[0] == own
+        assert not any(code in body.replace(f"/fvt_tab/zones/{code}", "") for code in ZONES)
     assert ("Partage entre destinations" in body) == (role in ("animateur", "admin"))
 
 
@@ -350,6 +369,7 @@ def _check_profiles_post(resp, body, *, before, after, **_):
 CHECKS = {
     ("fvt_tab.zone", "GET"): _check_zone,
     ("fvt_tab.export", "GET"): _check_export,
+    ("fvt_tab.zone_arriving", "GET"): _check_arriving,
     ("fvt_tab.quality", "POST"): _check_quality,
     ("fvt_tab.zone_settings", "GET"): _check_settings,
     ("fvt_tab.zone_settings", "POST"): _check_settings_post,
@@ -439,13 +459,13 @@ def test_an_animateur_turns_sharing_off_then_members_lose_the_other_zones(app, c
 
 def test_department_office_exports_the_zones_of_the_territories_under_it(client, login, network, factories):
     """An office whose territory is the department exports the zones of A and B (territories under it),
-    and only consults the unlinked zone."""
+    and does not see the unlinked zone (the observatory's until linked)."""
     office = factories.organization(name="Office départemental", territory=network["cantal"])
     login(factories.user(name="Denise Département", organization=office))
     for code in ("SALERS0", "CHATAIGNERAIE0"):
         assert client.get(f"/fvt_tab/zones/{code}/export.csv?annee=2024").status_code == 200
     assert client.get("/fvt_tab/zones/ORPHELINE0/export.csv?annee=2024").status_code == 403
-    assert "Consultation seule" in client.get("/fvt_tab/zones/ORPHELINE0").get_data(as_text=True)
+    assert client.get("/fvt_tab/zones/ORPHELINE0").status_code == 403
 
 
 def test_a_member_without_territory_only_consults(client, login, network, factories):

@@ -330,14 +330,17 @@ def test_zone_settings_link_a_territory_and_edit_aliases(app, client, login, peo
     import_file("Nuitee_2024B4_AURILLAC0.csv", csv_bytes(daily_rows(date(2024, 7, 1), zone="Pays d'Aurillac")))
     assert _zone("SALERS0").territory_id is None
 
-    # Before the link, the office's member only consults the zone.
+    # Before the link, the zone is the observatory's: the office's member does not see it at all
+    # (not as another territory's « consultation »: it may be their own).
     member_client = app.test_client()
     login(people["membre"], c=member_client)
     assert member_client.get("/fvt_tab/zones/SALERS0/export.csv?annee=2024").status_code == 403
+    assert member_client.get("/fvt_tab/zones/SALERS0").status_code == 403
     listing = member_client.get("/fvt_tab/").get_data(as_text=True)
-    assert "à rattacher à un territoire" in listing
+    assert "/fvt_tab/zones/SALERS0" not in listing and "Aucune zone accessible pour l'instant." in listing
 
     login(people["animateur"])
+    assert "à rattacher à un territoire" in client.get("/fvt_tab/").get_data(as_text=True)
     page = client.get("/fvt_tab/zones/SALERS0/parametres").get_data(as_text=True)
     assert "Paramètres de la zone SALERS0" in page
     assert "Pays de Salers" in page  # the ZoneObservation label, kept as an alias
@@ -352,8 +355,10 @@ def test_zone_settings_link_a_territory_and_edit_aliases(app, client, login, peo
     assert zone.territory_id == people["salers"].id and zone.name == "Pays de Salers (zone FVT)"
     assert sorted(a.alias for a in zone.aliases) == ["Pays de Salers", "Salers et ses alentours"]
 
-    # Linked: the office's member now exports it.
+    # Linked: the office's member now exports it, first in the list, as their own.
     assert member_client.get("/fvt_tab/zones/SALERS0/export.csv?annee=2024").status_code == 200
+    listing = member_client.get("/fvt_tab/").get_data(as_text=True)
+    assert "votre territoire" in listing and "consultation et export" in listing
 
     # An alias another zone (or this one) already has is refused in French, nothing saved, even the
     # other fields of the same form; spelling differences do not make a new name.
@@ -378,6 +383,7 @@ def test_zone_settings_link_a_territory_and_edit_aliases(app, client, login, peo
     _settings_post(client, "SALERS0", territory_id="0")
     assert _zone("SALERS0").territory_id is None
     assert member_client.get("/fvt_tab/zones/SALERS0/export.csv?annee=2024").status_code == 403
+    assert member_client.get("/fvt_tab/zones/SALERS0").status_code == 403
 
     # A required name.
     resp = _settings_post(client, "SALERS0", name="")
@@ -465,3 +471,104 @@ def test_the_profiles_page_creates_a_profile(app, animateur):
                                                     "header_row": "0"})
     assert resp.status_code == 400 and "Le nombre doit être compris entre 1 et 1000." in resp.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(MappingProfile)) == 2
+
+
+# -- deliveries arriving, years without data ---------------------------------------------------------------
+
+def test_while_a_delivery_is_queued_or_running_the_zone_pages_say_so(app, animateur, people, login):
+    from intranet.core.jobs import set_progress
+    from intranet.extensions import db
+
+    salers = _zone_linked(people)
+    member = app.test_client()
+    login(people["membre"], c=member)
+    _upload(animateur, zip_bytes(_delivery(4)), "Pays de Salers 2024B4.zip")
+    (imp,) = _imports()
+
+    # Queued (the worker is busy elsewhere): the member's page says figures are arriving, at 0 %.
+    page = member.get("/fvt_tab/zones/SALERS0").get_data(as_text=True)
+    assert "Import en cours : 0 livraison sur 1 (0 %)" in page
+    assert 'data-import-state="/fvt_tab/zones/SALERS0/arrivees?faites=0"' in page
+    assert 'aria-valuenow="0"' in page
+    assert "Pas encore de données pour cette zone" not in page
+    listing = member.get("/fvt_tab/").get_data(as_text=True)
+    assert "Import en cours : 0 livraison sur 1" in listing
+    assert member.get("/fvt_tab/zones/SALERS0/arrivees?faites=0").get_json() == {
+        "status": "queued", "progress": 0, "done": 0, "total": 1}
+
+    # Running, halfway through the file: the same progress the import report shows.
+    (job,) = _jobs()
+    imp.status = "running"
+    set_progress(job, 50, 100)
+    db.session.commit()
+    assert member.get("/fvt_tab/zones/SALERS0/arrivees?faites=0").get_json() == {
+        "status": "running", "progress": 50, "done": 0, "total": 1}
+    assert "Import en cours : 0 livraison sur 1 (50 %)" in member.get("/fvt_tab/zones/SALERS0").get_data(as_text=True)
+    imp.status = "queued"
+    db.session.commit()
+
+    _run_worker()
+    # Done: the page the member has open reloads (« done »), and then shows the figures, no banner.
+    assert member.get("/fvt_tab/zones/SALERS0/arrivees?faites=0").get_json() == {"status": "done", "progress": 100}
+    page = member.get("/fvt_tab/zones/SALERS0").get_data(as_text=True)
+    assert "Import en cours" not in page and "data-import-state" not in page
+    assert "Année 2024 incomplète : les chiffres couvrent la période du 1er juillet au 31 août 2024." in page
+
+    # The next delivery, queued: the figures already there are said to be partial.
+    _upload(animateur, zip_bytes(_delivery(5)), "Pays de Salers 2024B5.zip")
+    page = member.get("/fvt_tab/zones/SALERS0").get_data(as_text=True)
+    assert "Import en cours : 0 livraison sur 1" in page and "Les chiffres ci-dessous sont partiels" in page
+    csv_text = member.get("/fvt_tab/zones/SALERS0/export.csv").get_data(as_text=True)
+    assert "Import en cours : 0 livraison sur 1 ; ces chiffres sont partiels." in csv_text
+    # Another zone's page is not concerned by a Pays de Salers delivery.
+    import_file("Nuitee_2024B4_CARLADES0.csv", csv_bytes(daily_rows(date(2024, 7, 1), zone="Carladès")))
+    assert "Import en cours" not in animateur.get("/fvt_tab/zones/CARLADES0").get_data(as_text=True)
+    assert salers.code == "SALERS0"
+
+
+def test_a_workbook_naming_no_zone_concerns_every_zone_until_read(app, animateur, people):
+    from intranet.fvt_tab.arriving import guess_zones
+
+    import_file("Nuitee_2024B4_CARLADES0.csv", csv_bytes(daily_rows(date(2024, 7, 1), zone="Carladès")))
+    assert guess_zones("Livraison_2024B4_CARLADES0.xlsx", b"") == {"CARLADES0"}
+    assert guess_zones("Nuitee_2024B4_SALERS0.csv", b"") == {"SALERS0"}
+    assert guess_zones("Pays de Salers.zip", zip_bytes(_delivery(4))) == {"SALERS0"}
+    assert guess_zones("tableau.xlsx", b"") == {""}
+    from tests.fvt_tab.conftest import sheet_rows, xlsx_bytes
+
+    book = xlsx_bytes({"Nuitee": sheet_rows(daily_rows(date(2024, 7, 1), zone="Carladès"))})
+    _upload(animateur, book, "tableau de bord.xlsx")
+    assert "Import en cours : 0 livraison sur 1" in animateur.get("/fvt_tab/zones/CARLADES0").get_data(as_text=True)
+    _run_worker()
+    assert _imports()[-1].status == "done"
+    assert "Import en cours" not in animateur.get("/fvt_tab/zones/CARLADES0").get_data(as_text=True)
+
+
+def test_a_year_without_data_says_so_with_the_years_that_have_some(app, client, login, people):
+    _zone_linked(people)
+    import_file("Nuitee_2024B4_SALERS0.csv", csv_bytes(daily_rows(date(2024, 7, 1), days=3, volume=500)))
+    import_file("Nuitee_2025B4_SALERS0.csv", csv_bytes(daily_rows(date(2025, 7, 1), days=3, volume=600)))
+    login(people["membre"])
+    page = client.get("/fvt_tab/zones/SALERS0?annee=2023").get_data(as_text=True)
+    assert "Pas de données pour 2023." in page
+    assert ('Années avec des données : <a href="/fvt_tab/zones/SALERS0?annee=2025">2025</a>, '
+            '<a href="/fvt_tab/zones/SALERS0?annee=2024">2024</a>.') in page
+    assert "Nuitées touristiques" not in page and "Exporter (CSV)" not in page
+    assert "SALERS0</code>" not in page and "<code" not in page  # the name, not the files' code
+    page = client.get("/fvt_tab/zones/SALERS0").get_data(as_text=True)  # the latest year by default
+    assert "Pas de données" not in page and _fmt(1800) in page
+    # 1–3 July 2025 (Tuesday to Thursday) against the same weekdays of 2024, 2–4 July: 2024 holds
+    # 1–3 July, so two days of 500.
+    assert "N-1, mêmes jours : " + _fmt(1000) in page
+
+
+def _zone_linked(people):
+    """SALERS0 created by a first (empty of figures) step and linked to the member's territory, as
+    the observatory does once."""
+    from intranet.extensions import db
+    from intranet.fvt_tab.models import Zone
+
+    zone = Zone(code="SALERS0", name="Pays de Salers", territory_id=people["salers"].id)
+    db.session.add(zone)
+    db.session.commit()
+    return zone

@@ -10,7 +10,7 @@ import io
 import json
 import re
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
 
 import pytest
@@ -21,7 +21,7 @@ from tests.fvt_tab.conftest import csv_bytes as orange_csv
 
 ZONE, LABEL = "SALERS0", "Pays de Salers"
 SOURCE = "Données Flux Vision Tourisme Orange"
-KEYS = {"zone", "annee", "inclut_local", "nuitees_touristes", "nuitees_francais", "nuitees_etrangers",
+KEYS = {"zone", "annee", "inclut_local", "periode", "nuitees_touristes", "nuitees_francais", "nuitees_etrangers",
         "excursionnistes", "pic_excursionnistes", "duree_moyenne_sejour", "top_departements", "top_pays",
         "jours_anomalie", "source"}
 PAIRS = ("nuitees_touristes", "nuitees_francais", "nuitees_etrangers", "excursionnistes", "duree_moyenne_sejour")
@@ -76,8 +76,16 @@ def provenances(include_local: bool) -> set[str]:
     return {"NonLocal", "Etranger", "Local"} if include_local else {"NonLocal", "Etranger"}
 
 
+def days_of(year: int | tuple[str, str]):
+    """Which rows a figure adds up: a whole year, or the days from one ISO date to another."""
+    if isinstance(year, int):
+        return lambda day: day.startswith(f"{year}-")
+    return lambda day: year[0] <= day <= year[1]
+
+
 def total(rows, year, category, provs) -> int | None:
-    values = [volume(r) for r in rows if r["Date"].startswith(f"{year}-") and r["CategorieVisiteur"] == category
+    when = days_of(year)
+    values = [volume(r) for r in rows if when(r["Date"]) and r["CategorieVisiteur"] == category
               and r["Provenance"] in provs]
     values = [v for v in values if v is not None]
     return sum(values) if values else None
@@ -90,9 +98,10 @@ def stay_nights(row: dict) -> int:
 
 def average_stay(rows, year, provs) -> float | None:
     nights = people = 0
+    when = days_of(year)
     for r in rows:
         v = volume(r)
-        if r["Date"].startswith(f"{year}-") and r["CategorieVisiteur"] == "Touriste" and r["Provenance"] in provs \
+        if when(r["Date"]) and r["CategorieVisiteur"] == "Touriste" and r["Provenance"] in provs \
                 and v is not None:
             nights += stay_nights(r) * v
             people += v
@@ -135,14 +144,29 @@ def expected_summary(files: dict[str, bytes], year: int, include_local: bool = F
     nuitee, diurne, stays = read_rows(files, "Nuitee"), read_rows(files, "Diurne"), read_rows(files, "SejourDuree")
     has_previous = any(r["Date"].startswith(f"{year - 1}-") for family in ("Nuitee", "Diurne", "SejourDuree")
                        for r in read_rows(files, family))
+    # The period: the first and last day of the year's daily rows. A year from 1 January to 31
+    # December compares with the whole of N-1; any other with the same weekdays of N-1: its days
+    # moved back 52 weeks (364 days), kept inside N-1.
+    days = sorted(r["Date"] for family in ("Nuitee", "Diurne", "SejourDuree") for r in read_rows(files, family)
+                  if r["Date"].startswith(f"{year}-"))
+    periode, previous = None, year - 1
+    if days:
+        complete = (days[0], days[-1]) == (f"{year}-01-01", f"{year}-12-31")
+        periode = {"debut": days[0], "fin": days[-1], "annee_complete": complete, "n1": None}
+        if not complete:
+            moved = [(date.fromisoformat(d) - timedelta(days=364)).isoformat() for d in (days[0], days[-1])]
+            previous = (max(moved[0], f"{year - 1}-01-01"), min(moved[1], f"{year - 1}-12-31"))
+            if has_previous:
+                periode["n1"] = {"debut": previous[0], "fin": previous[1]}
 
     def pair(compute):
-        return {"n": compute(year), "n1": compute(year - 1) if has_previous else None}
+        return {"n": compute(year), "n1": compute(previous) if has_previous else None}
 
     return {
         "zone": ZONE,
         "annee": year,
         "inclut_local": include_local,
+        "periode": periode,
         "nuitees_touristes": pair(lambda y: total(nuitee, y, "Touriste", provs)),
         "nuitees_francais": pair(lambda y: total(nuitee, y, "Touriste", french)),
         "nuitees_etrangers": pair(lambda y: total(nuitee, y, "Touriste", {"Etranger"})),
@@ -289,6 +313,66 @@ def test_summary_2023_has_no_previous_year(app, two_years):
     # 2024's N-1 is 2023's N.
     later = summary(app, 2024)
     assert all(later[k]["n1"] == got[k]["n"] for k in PAIRS)
+
+
+# -- a year not complete yet: June, 2025 holds B1–B2 ---------------------------------------------------------
+
+def whole_year_and_two_bimestres() -> dict[str, bytes]:
+    """2024 whole and 2025 B1–B2 of the Pays de Salers (the demo's generator, Orange's layout)."""
+    from intranet.fvt_tab import demo
+
+    code, label, _territory, size, winter = next(z for z in demo.ZONES if z[0] == ZONE)
+    files: dict[str, bytes] = {}
+    for year, bimestres in ((2024, range(1, 7)), (2025, (1, 2))):
+        for b in bimestres:
+            files.update(demo.delivery(code, label, size, winter, year, b, date(year, 8, 29) if b == 4 else None))
+    return files
+
+
+def test_an_incomplete_year_compares_with_the_same_days_of_the_previous_year(app, tmp_path, client, login,
+                                                                            make_user):
+    """In June 2025 the store holds 2024 whole and 2025 B1–B2: 2025 says it covers 1 January to 30
+    April, and every N-1 figure is 2024 over the same weekdays (3 January–1 May 2024, Wednesday to
+    Wednesday, 120 days each), summed here from the CSV rows, not 2024's whole year."""
+    files = whole_year_and_two_bimestres()
+    import_files(app, tmp_path, files)
+    got = summary(app, 2025)
+    want = expected_summary(files, 2025)
+    assert_same(got, want)
+    assert got["periode"] == {"debut": "2025-01-01", "fin": "2025-04-30", "annee_complete": False,
+                              "n1": {"debut": "2024-01-03", "fin": "2024-05-01"}}
+    assert date(2025, 1, 1).weekday() == date(2024, 1, 3).weekday() == 2  # both Wednesdays
+
+    nuitee = read_rows(files, "Nuitee")
+    same_days = total(nuitee, ("2024-01-03", "2024-05-01"), "Touriste", {"NonLocal", "Etranger"})
+    assert got["nuitees_touristes"]["n1"] == same_days
+    assert got["nuitees_touristes"]["n"] == total(nuitee, 2025, "Touriste", {"NonLocal", "Etranger"})
+    # Not the whole of 2024 (three times as much: summer is in it), nor the calendar dates.
+    whole = total(nuitee, 2024, "Touriste", {"NonLocal", "Etranger"})
+    assert whole > 2 * same_days
+    assert same_days != total(nuitee, ("2024-01-01", "2024-04-30"), "Touriste", {"NonLocal", "Etranger"})
+    for key in PAIRS:
+        assert got[key]["n1"] is not None and got[key]["n"] is not None, key
+    diurne = read_rows(files, "Diurne")
+    assert got["excursionnistes"]["n1"] == total(diurne, ("2024-01-03", "2024-05-01"), "Excursionniste",
+                                                 {"NonLocal", "Etranger"})
+    assert got["pic_excursionnistes"]["date"] < "2025-05-01"
+
+    # The complete year keeps its year totals; it has no N-1 here, and says it is complete.
+    complete = summary(app, 2024)
+    assert_same(complete, expected_summary(files, 2024, flagged_days=("2024-08-29",)))
+    assert complete["periode"] == {"debut": "2024-01-01", "fin": "2024-12-31", "annee_complete": True, "n1": None}
+    assert complete["nuitees_touristes"]["n"] == whole
+
+    # The zone page says so, in French, with the aligned days.
+    login(make_user(role="animateur"))
+    page = client.get(f"/fvt_tab/zones/{ZONE}?annee=2025").get_data(as_text=True)
+    assert "Année 2025 incomplète : les chiffres couvrent la période du 1er janvier au 30 avril 2025." in page
+    assert "mêmes jours de la semaine de 2024, du 3 janvier au 1er mai 2024, et non sur toute l'année" in page
+    assert "N-1, mêmes jours : " + f"{same_days:,}".replace(",", "\u202f") in page
+    assert f"{whole:,}".replace(",", "\u202f") not in page
+    page = client.get(f"/fvt_tab/zones/{ZONE}?annee=2024").get_data(as_text=True)
+    assert "Année complète, du 1er janvier au 31 décembre 2024." in page
 
 
 # -- hand-written edge cases ------------------------------------------------------------------------------
