@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from email.utils import make_msgid
+from email import policy
+from email.utils import formataddr, make_msgid, parseaddr
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -143,8 +144,28 @@ def render_notification_mail(row: MailMessage) -> bool:
     return True
 
 
+class _Message(Message):
+    """Flask-Mail's message with the headers RFC 2369 and RFC 5322 expect written plain.
+
+    Flask-Mail always passes the sender's name through ``Header(name, "utf-8")`` (« Intranet »
+    came out as ``=?utf-8?q?Intranet?=``), and the SMTP policy re-folds every header longer than
+    78 characters into encoded words: the ``List-Unsubscribe`` URL, one word with no space to fold
+    at, became ``=?utf-8?q?=3Chttp…`` and mail clients showed no unsubscribe button. Here the
+    values are written as set (each is one line: ``one_line``; a URL is ASCII, well under the 998
+    octets a line may hold), and an ASCII display name is written as is."""
+
+    def _message(self):
+        msg = super()._message()
+        name, address = parseaddr(self.sender)
+        if name.isascii() and address.isascii():
+            msg.replace_header("From", formataddr((name, address)))
+        # "none": keep each value as built (the subject is already folded by Flask-Mail).
+        msg.policy = policy.SMTP.clone(refold_source="none")
+        return msg
+
+
 def build_message(row: MailMessage) -> Message:
-    msg = Message(
+    msg = _Message(
         subject=row.subject,
         recipients=[row.to_addr],
         body=row.text,
