@@ -255,6 +255,7 @@ def validate(animateur: User, event: Event) -> None:
     event.status = "published"
     event.reviewed_by_id, event.reviewed_at, event.review_note = animateur.id, utcnow(), ""
     event.sequence += 1
+    event.updated_at = event.reviewed_at  # the VEVENT's LAST-MODIFIED, and the feed's ETag, move
     db.session.flush()
     if event.author_id:
         notify("events.validated", [event.author_id], animateur, event)
@@ -560,21 +561,48 @@ _FEED_COLUMNS = (Event.id, Event.uid, Event.title, Event.status, Event.created_a
                  sa.cast(Event.exdates, sa.Text).label("exdates"))
 
 
-def feed_events(user, f: Filters, start: datetime, end: datetime) -> list[sa.Row]:
+#: What a feed's validator is made of (``feed_version``): every event's VEVENT changes only with
+#: one of these (``updated_at`` moves at each edit, validation or cancellation; the names of its
+#: category and organization are written in it too).
+_VERSION_COLUMNS = (Event.id, Event.updated_at, Event.sequence, Event.status)
+
+
+def feed_events(user, f: Filters, start: datetime, end: datetime, *, version_only: bool = False) -> list[sa.Row]:
     """Events for an iCal feed: listed, visible, with an occurrence in [start, end); plain rows
-    with ``category_name`` and ``organizer`` (a year is thousands of events: no ORM objects)."""
+    with ``category_name`` and ``organizer`` (a year is thousands of events: no ORM objects).
+    ``version_only``: the columns of ``feed_version`` only (a poll answered 304 reads no text)."""
     from intranet.core.models import Organization
 
     in_range = sa.select(Occurrence.event_id).where(Occurrence.start_at >= start, Occurrence.start_at < end)
     query = (_filtered(listed_events(user), f).where(Event.id.in_(in_range))
-             .with_only_columns(*_FEED_COLUMNS, Category.name.label("category_name"),
-                                Organization.name.label("organizer"))
+             .with_only_columns(*(_VERSION_COLUMNS if version_only else _FEED_COLUMNS),
+                                Category.name.label("category_name"), Organization.name.label("organizer"))
              .outerjoin(Category, Category.id == Event.category_id)
              .outerjoin(Organization, Organization.id == Event.organization_id)
              # By id (creation order): calendar apps sort by date themselves, and the id order
              # comes free with the primary key where a date order sorts every row with its text.
              .order_by(Event.id))
     return list(db.session.execute(query))
+
+
+def feed_version(rows, *salt) -> tuple[str, datetime | None]:
+    """The strong ETag and the Last-Modified of a feed of ``rows`` (``feed_events`` rows, full or
+    ``version_only``): a hash of each event's id, ``updated_at``, SEQUENCE, status, category and
+    organizer names, in id order, and of ``salt`` (the person, the feed's parameters, the writer's
+    version). An event added, edited, validated, cancelled, deleted, hidden from the person or
+    gone out of the feed's window changes the list, so the ETag. Last-Modified is the latest
+    ``updated_at``: it does not move when an event is deleted or a category renamed, which is why
+    a request that sends If-None-Match is answered from the ETag alone."""
+    import hashlib
+
+    digest = hashlib.sha256(repr(salt).encode())
+    last = None
+    for r in rows:
+        digest.update(f"{r.id}|{r.updated_at.isoformat()}|{r.sequence}|{r.status}|{r.category_name}|"
+                      f"{r.organizer}\n".encode())
+        if last is None or r.updated_at > last:
+            last = r.updated_at
+    return digest.hexdigest()[:40], last
 
 
 def event_url(event: Event, external: bool = True) -> str:

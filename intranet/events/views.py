@@ -10,6 +10,7 @@ import calendar as pycalendar
 import csv
 import io
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
@@ -443,7 +444,7 @@ def participants_csv(event_id: int):
                          labels[p.status], _("oui") if p.is_waiting else _("non"),
                          p.created_at.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")])
     # A BOM so that Excel opens the accents right.
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8", headers={
+    return Response("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="participants-{event.id}.csv"'})
 
 
@@ -483,14 +484,62 @@ def build_calendar(items: list[tuple], name: str) -> str:
     return ical.calendar(name, f"-//{current_app.config['SITE_NAME']}//Agenda//FR", texts, zones, utcnow())
 
 
+#: Part of every calendar ETag: raised when what is written for the same rows changes (the
+#: RRULE-style VTIMEZONE of Europe/Paris was "2"), so clients fetch the new text once.
+ICS_FORMAT = "2"
+#: Calendar apps may keep a file this long without asking; then they revalidate (a 304 is cheap).
+ICS_MAX_AGE = 300
+
+
+class _EventVersion(NamedTuple):
+    """One event as ``services.feed_version`` reads a feed row."""
+
+    id: int
+    updated_at: datetime
+    sequence: int
+    status: str
+    category_name: str
+    organizer: str
+
+
+def _not_modified(etag: str, last_modified: datetime | None) -> bool:
+    """RFC 9110 §13.2.2: If-None-Match decides when sent (If-Modified-Since is then ignored);
+    else If-Modified-Since, compared with Last-Modified at the second."""
+    if request.if_none_match:
+        return request.if_none_match.contains_weak(etag)  # GET: the weak comparison applies
+    since = request.if_modified_since
+    return since is not None and last_modified is not None and last_modified.replace(microsecond=0) <= since
+
+
+def _validated(response: Response, etag: str, last_modified: datetime | None) -> Response:
+    response.set_etag(etag)
+    if last_modified is not None:
+        response.last_modified = last_modified.replace(microsecond=0)
+    response.cache_control.private = True
+    response.cache_control.max_age = ICS_MAX_AGE
+    response.cache_control.must_revalidate = True
+    return response
+
+
+def _not_modified_response(etag: str, last_modified: datetime | None) -> Response:
+    return _validated(Response(status=304), etag, last_modified)
+
+
 @bp.route("/<int:event_id>/evenement.ics")
 @login_required
 def event_ics(event_id: int):
     event = _event_or_404(event_id)
     if not event.is_listed:
         abort(404)
-    item = (event, event.category.name if event.category else "", event.organization.name if event.organization else "")
-    return _ics_response(build_calendar([item], event.title), f"evenement-{event.id}.ics")
+    category, organizer = (event.category.name if event.category else "",
+                           event.organization.name if event.organization else "")
+    etag, last_modified = services.feed_version(
+        [_EventVersion(event.id, event.updated_at, event.sequence, event.status, category, organizer)],
+        "event", ICS_FORMAT, current_app.config["SITE_NAME"], request.host_url)
+    if _not_modified(etag, last_modified):
+        return _not_modified_response(etag, last_modified)
+    response = _ics_response(build_calendar([(event, category, organizer)], event.title), f"evenement-{event.id}.ics")
+    return _validated(response, etag, last_modified)
 
 
 @bp.route("/abonnement")
@@ -525,15 +574,23 @@ def feed(token: str):
     user = services.user_for_token(token)
     if user is None:
         abort(404)
-    now = utcnow()
-    events = services.feed_events(user, _filters(), now - timedelta(days=FEED_DAYS_BACK),
-                                  now + timedelta(days=FEED_DAYS_AHEAD))
+    now, f = utcnow(), _filters()
+    window = (now - timedelta(days=FEED_DAYS_BACK), now + timedelta(days=FEED_DAYS_AHEAD))
+    # The person and the parameters are in the ETag: two filtered feeds never share one.
+    salt = ("feed", ICS_FORMAT, user.id, tuple(sorted(_filter_args(f).items())), current_app.config["SITE_NAME"],
+            request.host_url)
+    if request.if_none_match or request.if_modified_since:
+        # A poll: the validator from a few narrow columns; the body is built only if it changed.
+        etag, last_modified = services.feed_version(services.feed_events(user, f, *window, version_only=True),
+                                                    *salt)
+        if _not_modified(etag, last_modified):
+            return _not_modified_response(etag, last_modified)
+    events = services.feed_events(user, f, *window)
+    etag, last_modified = services.feed_version(events, *salt)
     items = [(row, row.category_name, row.organizer) for row in events]
     response = _ics_response(build_calendar(items, current_app.config["SITE_NAME"]), "agenda.ics")
     response.headers["Content-Disposition"] = 'inline; filename="agenda.ics"'
-    response.cache_control.private = True
-    response.cache_control.no_store = True
-    return response
+    return _validated(response, etag, last_modified)
 
 
 # -- import ---------------------------------------------------------------------------------------

@@ -93,7 +93,7 @@ def export(code: str):
                     "" if value is None else int(value)])
     w.writerow([])
     w.writerow([_("Source : %(source)s", source=SOURCE)])
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8", headers={
+    return Response("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="fvt-{z.code}-{year}.csv"'})
 
 
