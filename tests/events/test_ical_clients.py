@@ -8,8 +8,8 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import arrow
-import ics
 import icalendar
+import ics
 import pytest
 import vobject
 from werkzeug.http import http_date
