@@ -168,7 +168,10 @@ def _animateurs() -> sa.Select:
     return sa.select(User.id).where(User.role.in_(("admin", "animateur")), User.is_active_account.is_(True))
 
 
-def create_event(author: User, data: EventData, audience: Audience, publish_now: bool | None = None) -> Event:
+def create_event(author: User, data: EventData, audience: Audience, publish_now: bool | None = None, *,
+                 quiet: bool = False) -> Event:
+    """``quiet``: published without its feed item and « Nouvel événement » notification (an
+    import tells people once for the whole file: ``importing.apply``)."""
     check(data)
     if data.group_id is not None:
         audience = get_audience([("group", data.group_id)])
@@ -183,7 +186,8 @@ def create_event(author: User, data: EventData, audience: Audience, publish_now:
     db.session.flush()
     refresh_occurrences(event)
     if publish:
-        _published(event, author)
+        if not quiet:
+            _published(event, author)
     else:
         notify("events.to_validate", _animateurs(), author, event)
     return event
@@ -198,8 +202,10 @@ def _uid_domain() -> str:
 TRACKED = ("title", "start_local", "end_local", "is_all_day", "tz", "rrule", "place", "commune", "online_url")
 
 
-def update_event(user: User, event: Event, data: EventData, audience: Audience) -> str:
-    """Save changes. Returns "revalidate" when the event went back to validation, else "saved"."""
+def update_event(user: User, event: Event, data: EventData, audience: Audience, *, quiet: bool = False) -> str:
+    """Save changes. Returns "revalidate" when the event went back to validation, else "saved".
+    ``quiet``: a published event's feed item and participants are left alone (an import
+    updating a past event)."""
     check(data)
     before = {k: getattr(event, k) for k in TRACKED}
     before_exdates = list(event.exdates or [])
@@ -223,7 +229,7 @@ def update_event(user: User, event: Event, data: EventData, audience: Audience) 
         # The proposer answered the agency's remarks: back in the queue.
         event.status = "pending"
         notify("events.to_validate", _animateurs(), user, event)
-    elif event.status == "published":
+    elif event.status == "published" and not quiet:
         _announce(event)
         if changed or before_exdates != event.exdates:
             notify("events.changed", _participants(event), user, event)
@@ -243,6 +249,11 @@ def _announce(event: Event, actor: User | None = None) -> None:
         actor=actor, group_id=event.group_id,
         data={"title": event.title, "when": when_text(event), "where": where_text(event),
               "cancelled": event.status == "cancelled", "excerpt": excerpt(event.description, 200)})
+
+
+def announce_in_feed(event: Event, actor: User | None = None) -> None:
+    """The event's item in the feed, without notifying anyone (see ``create_event(quiet=True)``)."""
+    _announce(event, actor)
 
 
 def _withdraw_from_feed(event: Event) -> None:

@@ -19,12 +19,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from intranet.core.audiences import describe, get_audience
+from intranet.core.audiences import describe
 from intranet.core.models import Organization, Territory
 from intranet.core.permissions import can, require
 from intranet.core.storage import UploadError, delete_stored, save_upload, send_stored
 from intranet.core.timeutil import PARIS, utcnow
-from intranet.events import ical, services
+from intranet.events import ical, importing, services
 from intranet.events.forms import CategoryForm, EventForm, ImportForm, ReviewForm
 from intranet.events.models import Category, Event, EventAttachment, Participation
 from intranet.events.recurrence import RecurrenceError, build_rule, parse_rule, until_date, zone
@@ -604,7 +604,7 @@ MAX_ICS_BYTES = 2 * 1024 * 1024
 def import_ics():
     form = ImportForm()
     form.category_id.choices = [(c.id, c.name) for c in services.categories()]
-    items, content, error = None, "", None
+    items, planned, content, error = None, None, "", None
     if form.validate_on_submit():
         confirm = request.form.get("confirm") == "1"
         if confirm:
@@ -625,36 +625,24 @@ def import_ics():
                 error, items = str(exc), None
             if items is not None and not items:
                 error = _("Le fichier ne contient aucun événement.")
+        planned = importing.plan(items, form.category_id.data) if items else None
         if items and not error and confirm:
-            bad = [i for i in items if i["error"]]
+            bad = [p for p in planned if p.state == importing.INVALID]
             if bad:
                 error = _("Corrigez le fichier : %(n)d événement(s) ne peuvent pas être importés.", n=len(bad))
             else:
                 try:
-                    created = _create_imported(items, form.category_id.data)
+                    importing.apply(current_user, planned, form.category_id.data)
                     db.session.commit()
                 except EventError as exc:
                     db.session.rollback()
                     error = _("Rien n'a été importé : %(detail)s", detail=str(exc))
                 else:
-                    flash(_("%(n)d événement(s) importé(s) et publié(s).", n=created), "success")
+                    flash(_("Import terminé : %(summary)s.", summary=importing.summary(planned)), "success")
                     return redirect(url_for("events.index", vue="liste"))
-    return render_template("events/import.html", form=form, items=items, content=content, error=error), \
+    return render_template("events/import.html", form=form, items=items, planned=planned, content=content,
+                           error=error, summary=importing.summary(planned) if planned else ""), \
         400 if error else 200
-
-
-def _create_imported(items: list[dict], category_id: int | None) -> int:
-    audience = get_audience([("network", 0)])
-    for item in items:
-        data = EventData(title=item["title"][:200], category_id=category_id, description=item["description"][:20_000],
-                         tz=item["tz"], is_all_day=item["is_all_day"], start_local=item["start_local"],
-                         end_local=item["end_local"], rrule=item["rrule"], exdates=item["exdates"],
-                         place=item["place"][:300], organization_id=current_user.organization_id)
-        # No savepoint around each event: all or nothing, the view rolls the whole import back.
-        # (On SQLite a SAVEPOINT that opens the transaction is committed by its RELEASE: the events
-        # before a refused one stayed.)
-        services.create_event(current_user, data, audience, publish_now=True)
-    return len(items)
 
 
 # -- categories (admins) --------------------------------------------------------------------------
