@@ -72,6 +72,21 @@ def format_context(template: str, context: dict) -> str:
         return str(context.get("title", ""))
 
 
+def headline(nt, context: dict) -> str:
+    """The line a mail (or a digest item) shows above the excerpt.
+
+    A post's title is the opening of its text and its excerpt the same text, longer: the type's
+    message (« Marie vous a mentionné : « <title> » ») followed by the excerpt showed the post's
+    words twice. When the excerpt starts with the title, the subject line says what happened
+    without quoting it (« Marie vous a mentionné dans le fil »): each subject of such a type is
+    written so."""
+    title = str(context.get("title") or "").rstrip("…").strip()
+    text = str(context.get("excerpt") or "")
+    if title and text.startswith(title):
+        return format_context(nt.subject, context)
+    return format_context(nt.message, context)
+
+
 def queue_notification_mails(nt, notification_ids: list[int], context: dict) -> None:
     """Bulk-queue one e-mail per notification, to its person; the worker renders each one.
 
@@ -134,7 +149,7 @@ def render_notification_mail(row: MailMessage) -> bool:
         row.subject = one_line(format_context(nt.subject, ctx))[:300]
         unsubscribe = base + url_for("notifications.unsubscribe", token=token)
         preferences = base + url_for("notifications.preferences")
-        context = {"user": user, "subject": row.subject, "message": format_context(nt.message, ctx),
+        context = {"user": user, "subject": row.subject, "message": headline(nt, ctx),
                    "excerpt": ctx.get("excerpt", ""), "link": base + str(ctx.get("url", "/")),
                    "type_label": str(nt.label), "unsubscribe": unsubscribe, "preferences": preferences}
         row.text = render_template("emails/notification.txt", **context)
