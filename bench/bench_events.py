@@ -512,6 +512,19 @@ def _cold_feed(clients: _Clients, url: str, n: int = 5) -> list[float]:
     return out
 
 
+def _polls(clients: _Clients, url: str, n: int = 30) -> tuple[list[float], int]:
+    """A calendar app's poll with the ETag it kept (If-None-Match): milliseconds each, sorted,
+    and the status (304: nothing changed, no body built)."""
+    etag = get_ok(clients.anonymous, url).headers["ETag"]
+    out, status = [], 0
+    for _ in range(n):
+        t0 = time.perf_counter()
+        resp = clients.anonymous.get(url, headers={"If-None-Match": etag})
+        out.append((time.perf_counter() - t0) * 1000)
+        status = resp.status_code
+    return sorted(out), status
+
+
 def run(ctx: Context) -> list[Result]:
     from intranet.events.services import paris_today
 
@@ -557,6 +570,7 @@ def run(ctx: Context) -> list[Result]:
             plans[label] = (_plan(app, sql, params, postgres), _time_sql(app, sql, params, ctx.pick(20, 50)))
         both = _Clients(app, net["viewer"])
         cold = _cold_feed(both, urls[feed_label])
+        polls, poll_status = _polls(both, urls[feed_label])
         profiles = {label: _profile(both, urls[label]) for label in urls
                     if label in missed or ctx.scale == "full" and label in (month_label, feed_label)}
 
@@ -604,6 +618,13 @@ def run(ctx: Context) -> list[Result]:
           f"{', '.join(f'{v:.0f}' for v in cold)} ms")
     results.append(Result(f"{NAME}: {feed_label}, premier appel", f"median {ms(cold[len(cold) // 2])} "
                           f"(max {ms(cold[-1])}; VEVENT texts written afresh)", "none (figure only)", True))
+    poll_p95 = percentile(polls, 95)
+    print(f"[{NAME}] {feed_label}, poll with If-None-Match (nothing changed): status {poll_status}, "
+          f"p50 {ms(percentile(polls, 50))}, p95 {ms(poll_p95)} over {len(polls)} requests")
+    results.append(Result(f"{NAME}: {feed_label}, sondage inchangé (304)",
+                          f"{ms(poll_p95)} p95 (status {poll_status}; full body: "
+                          f"{ms(big[feed_label]['summary'].p95)})", "304, none (figure only)",
+                          poll_status == 304))
     for label, (plan, (p50, p95, cpu50, rows)) in plans.items():
         print(f"[{NAME}] {db_name} {'feed' if label.startswith('flux') else 'month'} query of « {label} » "
               f"({rows} rows): alone on a raw cursor, rows fetched, p50 {p50:.2f} ms, p95 {p95:.2f} ms, "

@@ -243,8 +243,10 @@ def smtp_server(app):
     class Handler:
         def __init__(self):
             self.messages = []
+            self.raw = []  # the bytes as received, for what parsing would hide (header encodings)
 
         async def handle_DATA(self, server, session, envelope):
+            self.raw.append(envelope.content)
             self.messages.append(message_from_bytes(envelope.content, policy=default))
             return "250 OK"
 

@@ -16,7 +16,7 @@ from flask_babel import force_locale, ngettext
 
 from intranet.core.i18n import locale_of
 from intranet.core.jobs import claim_periodic
-from intranet.core.mail import format_context, queue_mail
+from intranet.core.mail import headline, queue_mail
 from intranet.core.models import User
 from intranet.core.notifications import Notification, NotificationSettings, notification_type, still_visible
 from intranet.core.timeutil import PARIS, utcnow
@@ -80,7 +80,7 @@ def _digest_for(user: User, kind: str) -> int:
     for n in visible[:MAX_ITEMS]:
         nt = notification_type(n.type)
         groups.setdefault(str(nt.label), []).append({
-            "message": format_context(nt.message, n.context or {}), "excerpt": (n.context or {}).get("excerpt", ""),
+            "message": headline(nt, n.context or {}), "excerpt": (n.context or {}).get("excerpt", ""),
             "link": base + str((n.context or {}).get("url", "/")), "when": n.created_at})
     extra = len(visible) - MAX_ITEMS
     count = len(visible)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from email.utils import make_msgid
+from email import policy
+from email.utils import formataddr, make_msgid, parseaddr
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -69,6 +70,21 @@ def format_context(template: str, context: dict) -> str:
         return str(template) % context
     except (KeyError, ValueError, TypeError):
         return str(context.get("title", ""))
+
+
+def headline(nt, context: dict) -> str:
+    """The line a mail (or a digest item) shows above the excerpt.
+
+    A post's title is the opening of its text and its excerpt the same text, longer: the type's
+    message (« Marie vous a mentionné : « <title> » ») followed by the excerpt showed the post's
+    words twice. When the excerpt starts with the title, the subject line says what happened
+    without quoting it (« Marie vous a mentionné dans le fil »): each subject of such a type is
+    written so."""
+    title = str(context.get("title") or "").rstrip("…").strip()
+    text = str(context.get("excerpt") or "")
+    if title and text.startswith(title):
+        return format_context(nt.subject, context)
+    return format_context(nt.message, context)
 
 
 def queue_notification_mails(nt, notification_ids: list[int], context: dict) -> None:
@@ -133,7 +149,7 @@ def render_notification_mail(row: MailMessage) -> bool:
         row.subject = one_line(format_context(nt.subject, ctx))[:300]
         unsubscribe = base + url_for("notifications.unsubscribe", token=token)
         preferences = base + url_for("notifications.preferences")
-        context = {"user": user, "subject": row.subject, "message": format_context(nt.message, ctx),
+        context = {"user": user, "subject": row.subject, "message": headline(nt, ctx),
                    "excerpt": ctx.get("excerpt", ""), "link": base + str(ctx.get("url", "/")),
                    "type_label": str(nt.label), "unsubscribe": unsubscribe, "preferences": preferences}
         row.text = render_template("emails/notification.txt", **context)
@@ -143,8 +159,28 @@ def render_notification_mail(row: MailMessage) -> bool:
     return True
 
 
+class _Message(Message):
+    """Flask-Mail's message with the headers RFC 2369 and RFC 5322 expect written plain.
+
+    Flask-Mail always passes the sender's name through ``Header(name, "utf-8")`` (« Intranet »
+    came out as ``=?utf-8?q?Intranet?=``), and the SMTP policy re-folds every header longer than
+    78 characters into encoded words: the ``List-Unsubscribe`` URL, one word with no space to fold
+    at, became ``=?utf-8?q?=3Chttp…`` and mail clients showed no unsubscribe button. Here the
+    values are written as set (each is one line: ``one_line``; a URL is ASCII, well under the 998
+    octets a line may hold), and an ASCII display name is written as is."""
+
+    def _message(self):
+        msg = super()._message()
+        name, address = parseaddr(self.sender)
+        if name.isascii() and address.isascii():
+            msg.replace_header("From", formataddr((name, address)))
+        # "none": keep each value as built (the subject is already folded by Flask-Mail).
+        msg.policy = policy.SMTP.clone(refold_source="none")
+        return msg
+
+
 def build_message(row: MailMessage) -> Message:
-    msg = Message(
+    msg = _Message(
         subject=row.subject,
         recipients=[row.to_addr],
         body=row.text,

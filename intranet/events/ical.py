@@ -5,8 +5,9 @@ icalendar library takes about 0.4 ms per event to build and serialize them, four
 of the issue (200 ms a year). What RFC 5545 asks of a writer is small and done below: CRLF line
 ends, lines folded at 75 octets without cutting a UTF-8 character, text escaped (backslash,
 semicolon, comma, newline), UTC DTSTAMP, local times with a TZID and its VTIMEZONE. VTIMEZONE
-blocks come from the icalendar library (cached per zone); the tests parse every feed back with
-icalendar. Reading (the .ics import) uses the icalendar library.
+of Europe/Paris is written by hand in the RRULE form calendar programs use (see PARIS_VTIMEZONE);
+other zones' blocks come from the icalendar library (cached per zone); the tests parse every feed
+back with icalendar, ics-py and vobject. Reading (the .ics import) uses the icalendar library.
 """
 
 from __future__ import annotations
@@ -53,9 +54,26 @@ def date_stamp(d: date) -> str:
     return "%04d%02d%02d" % (d.year, d.month, d.day)  # noqa: UP031
 
 
+#: Europe/Paris as calendar programs write it (Thunderbird, Google, Outlook): one DAYLIGHT and one
+#: STANDARD rule. The block icalendar derives from the tz database lists each transition as an
+#: RDATE with the March onset at 03:00 and TZOFFSETFROM +0100; vobject reads that as +01:00 all
+#: year and put every summer event an hour late. These rules hold since 1996 (EU summer time);
+#: the feeds cover a year around today.
+PARIS_VTIMEZONE = CRLF.join((
+    "BEGIN:VTIMEZONE", "TZID:Europe/Paris", "X-LIC-LOCATION:Europe/Paris",
+    "BEGIN:DAYLIGHT", "TZOFFSETFROM:+0100", "TZOFFSETTO:+0200", "TZNAME:CEST", "DTSTART:19700329T020000",
+    "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU", "END:DAYLIGHT",
+    "BEGIN:STANDARD", "TZOFFSETFROM:+0200", "TZOFFSETTO:+0100", "TZNAME:CET", "DTSTART:19701025T030000",
+    "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU", "END:STANDARD",
+    "END:VTIMEZONE")) + CRLF
+
+
 @lru_cache(maxsize=16)
 def vtimezone(tz: str) -> str:
-    """The VTIMEZONE block of ``tz`` (from the icalendar library), CRLF-terminated."""
+    """The VTIMEZONE block of ``tz``, CRLF-terminated: the rules above for Europe/Paris (nearly
+    every event), else the icalendar library's block for that zone."""
+    if tz == "Europe/Paris":
+        return PARIS_VTIMEZONE
     block = icalendar.Timezone.from_tzid(tz, first_date=date(2000, 1, 1), last_date=date(2040, 1, 1))
     return block.to_ical().decode("utf-8")
 
@@ -144,7 +162,13 @@ def read_events(data: bytes) -> list[dict]:
     """The VEVENTs of an .ics file as dicts, or ``ImportError_`` for a file that cannot be read.
 
     Each dict: title, description, place, start_local, end_local, tz, is_all_day, rrule, exdates,
-    uid, error (a French message for an event that cannot be imported, else "").
+    uid, recurrence_id (for an occurrence edited in the source calendar: the local start it
+    replaces, in ``tz``, else None), cancelled (STATUS:CANCELLED), error (a French message for an
+    event that cannot be imported, else "").
+
+    Time zones: the TZID's IANA name, a Windows name (Outlook's « Romance Standard Time ») mapped
+    to its IANA zone, else the calendar's X-WR-TIMEZONE (Google), else Europe/Paris; a time in UTC
+    or a floating time is shown in that zone.
     """
     from flask_babel import gettext as _
 
@@ -162,11 +186,13 @@ def read_events(data: bytes) -> list[dict]:
         components = list(cal.walk("VEVENT"))
     except (ValueError, KeyError, IndexError, TypeError) as exc:
         raise ImportError_(_("Le fichier .ics est endommagé : son contenu ne peut pas être lu.")) from exc
+    default_tz = _zone_name(str(cal.get("X-WR-TIMEZONE", "")).strip()) or "Europe/Paris"
     out = []
     for comp in components:
         item = {"title": str(comp.get("SUMMARY", "")).strip(), "description": str(comp.get("DESCRIPTION", "")),
                 "place": str(comp.get("LOCATION", "")).strip(), "uid": str(comp.get("UID", "")).strip(),
-                "rrule": None, "exdates": [], "error": ""}
+                "rrule": None, "exdates": [], "error": "", "recurrence_id": None,
+                "cancelled": str(comp.get("STATUS", "")).strip().upper() == "CANCELLED"}
         try:
             start = comp.decoded("DTSTART")
             if not isinstance(start, date):
@@ -191,13 +217,10 @@ def read_events(data: bytes) -> list[dict]:
         if not item["title"] and not item["error"]:
             item["error"] = _("Titre absent.")
         if isinstance(start, datetime):
-            tzname = getattr(start.tzinfo, "key", None) or "Europe/Paris"
-            if tzname in ("UTC", "Etc/UTC", "GMT", "Etc/GMT"):  # a time in UTC: shown in Paris time
-                tzname = "Europe/Paris"
-            try:
-                zone(tzname)
-            except RecurrenceError:
-                tzname = "Europe/Paris"
+            tzname = (_zone_name(getattr(start.tzinfo, "key", None) or "")
+                      or _zone_name(str(comp["DTSTART"].params.get("TZID", ""))) or default_tz)
+            if tzname in ("UTC", "Etc/UTC", "GMT", "Etc/GMT"):  # a time in UTC: shown in the calendar's zone
+                tzname = default_tz
             tz = zone(tzname)
             s = start.astimezone(tz).replace(tzinfo=None) if start.tzinfo else start
             e = end.astimezone(tz).replace(tzinfo=None) if isinstance(end, datetime) and end.tzinfo else end
@@ -206,6 +229,19 @@ def read_events(data: bytes) -> list[dict]:
             last = end - timedelta(days=1) if end > start else start
             item.update(start_local=datetime.combine(start, datetime.min.time()),
                         end_local=datetime.combine(last, datetime.min.time()), tz="Europe/Paris", is_all_day=True)
+        if "RECURRENCE-ID" in comp:
+            try:
+                rid = comp.decoded("RECURRENCE-ID")
+            except (KeyError, ValueError, TypeError):
+                rid = None
+            if isinstance(rid, datetime):
+                if rid.tzinfo is not None:
+                    rid = rid.astimezone(zone(item["tz"])).replace(tzinfo=None)
+            elif isinstance(rid, date):
+                rid = datetime.combine(rid, datetime.min.time())
+            else:
+                item["error"] = item["error"] or _("Valeur illisible : %(names)s.", names="RECURRENCE-ID")
+            item["recurrence_id"] = rid
         if "RRULE" in comp:
             rule = comp["RRULE"]
             item["rrule"] = rule.to_ical().decode() if not isinstance(rule, list) else ""
@@ -226,6 +262,22 @@ def read_events(data: bytes) -> list[dict]:
                 item["error"] = item["error"] or _("Règle de répétition invalide ou non prise en charge.")
         out.append(item)
     return out
+
+
+def _zone_name(name: str) -> str | None:
+    """The IANA zone for a TZID or X-WR-TIMEZONE value (a Windows name is mapped), else None."""
+    from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
+
+    from intranet.events.recurrence import RecurrenceError, zone
+
+    name = WINDOWS_TO_OLSON.get(name.strip('"'), name.strip('"'))
+    if not name:
+        return None
+    try:
+        zone(name)
+    except RecurrenceError:
+        return None
+    return name
 
 
 def _check_lines(text: str) -> None:

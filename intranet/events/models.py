@@ -43,6 +43,9 @@ class Event(Shared, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uid: Mapped[str] = mapped_column(sa.String(100), unique=True)  # stable iCalendar UID
+    # The UID in the calendar an event was imported from (« UID#instant » for an edited
+    # occurrence): importing the same file again updates the event instead of copying it.
+    source_uid: Mapped[str | None] = mapped_column(sa.String(300), index=True)
     title: Mapped[str] = mapped_column(sa.String(200))
     category_id: Mapped[int | None] = mapped_column(sa.ForeignKey("events_categories.id", ondelete="SET NULL"),
                                                     index=True)

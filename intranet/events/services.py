@@ -168,7 +168,10 @@ def _animateurs() -> sa.Select:
     return sa.select(User.id).where(User.role.in_(("admin", "animateur")), User.is_active_account.is_(True))
 
 
-def create_event(author: User, data: EventData, audience: Audience, publish_now: bool | None = None) -> Event:
+def create_event(author: User, data: EventData, audience: Audience, publish_now: bool | None = None, *,
+                 quiet: bool = False) -> Event:
+    """``quiet``: published without its feed item and « Nouvel événement » notification (an
+    import tells people once for the whole file: ``importing.apply``)."""
     check(data)
     if data.group_id is not None:
         audience = get_audience([("group", data.group_id)])
@@ -183,7 +186,8 @@ def create_event(author: User, data: EventData, audience: Audience, publish_now:
     db.session.flush()
     refresh_occurrences(event)
     if publish:
-        _published(event, author)
+        if not quiet:
+            _published(event, author)
     else:
         notify("events.to_validate", _animateurs(), author, event)
     return event
@@ -198,8 +202,10 @@ def _uid_domain() -> str:
 TRACKED = ("title", "start_local", "end_local", "is_all_day", "tz", "rrule", "place", "commune", "online_url")
 
 
-def update_event(user: User, event: Event, data: EventData, audience: Audience) -> str:
-    """Save changes. Returns "revalidate" when the event went back to validation, else "saved"."""
+def update_event(user: User, event: Event, data: EventData, audience: Audience, *, quiet: bool = False) -> str:
+    """Save changes. Returns "revalidate" when the event went back to validation, else "saved".
+    ``quiet``: a published event's feed item and participants are left alone (an import
+    updating a past event)."""
     check(data)
     before = {k: getattr(event, k) for k in TRACKED}
     before_exdates = list(event.exdates or [])
@@ -223,7 +229,7 @@ def update_event(user: User, event: Event, data: EventData, audience: Audience) 
         # The proposer answered the agency's remarks: back in the queue.
         event.status = "pending"
         notify("events.to_validate", _animateurs(), user, event)
-    elif event.status == "published":
+    elif event.status == "published" and not quiet:
         _announce(event)
         if changed or before_exdates != event.exdates:
             notify("events.changed", _participants(event), user, event)
@@ -245,6 +251,11 @@ def _announce(event: Event, actor: User | None = None) -> None:
               "cancelled": event.status == "cancelled", "excerpt": excerpt(event.description, 200)})
 
 
+def announce_in_feed(event: Event, actor: User | None = None) -> None:
+    """The event's item in the feed, without notifying anyone (see ``create_event(quiet=True)``)."""
+    _announce(event, actor)
+
+
 def _withdraw_from_feed(event: Event) -> None:
     core_signals.activity_withdrawn.send(None, key="events.published", object_id=event.id)
 
@@ -255,6 +266,7 @@ def validate(animateur: User, event: Event) -> None:
     event.status = "published"
     event.reviewed_by_id, event.reviewed_at, event.review_note = animateur.id, utcnow(), ""
     event.sequence += 1
+    event.updated_at = event.reviewed_at  # the VEVENT's LAST-MODIFIED, and the feed's ETag, move
     db.session.flush()
     if event.author_id:
         notify("events.validated", [event.author_id], animateur, event)
@@ -560,21 +572,48 @@ _FEED_COLUMNS = (Event.id, Event.uid, Event.title, Event.status, Event.created_a
                  sa.cast(Event.exdates, sa.Text).label("exdates"))
 
 
-def feed_events(user, f: Filters, start: datetime, end: datetime) -> list[sa.Row]:
+#: What a feed's validator is made of (``feed_version``): every event's VEVENT changes only with
+#: one of these (``updated_at`` moves at each edit, validation or cancellation; the names of its
+#: category and organization are written in it too).
+_VERSION_COLUMNS = (Event.id, Event.updated_at, Event.sequence, Event.status)
+
+
+def feed_events(user, f: Filters, start: datetime, end: datetime, *, version_only: bool = False) -> list[sa.Row]:
     """Events for an iCal feed: listed, visible, with an occurrence in [start, end); plain rows
-    with ``category_name`` and ``organizer`` (a year is thousands of events: no ORM objects)."""
+    with ``category_name`` and ``organizer`` (a year is thousands of events: no ORM objects).
+    ``version_only``: the columns of ``feed_version`` only (a poll answered 304 reads no text)."""
     from intranet.core.models import Organization
 
     in_range = sa.select(Occurrence.event_id).where(Occurrence.start_at >= start, Occurrence.start_at < end)
     query = (_filtered(listed_events(user), f).where(Event.id.in_(in_range))
-             .with_only_columns(*_FEED_COLUMNS, Category.name.label("category_name"),
-                                Organization.name.label("organizer"))
+             .with_only_columns(*(_VERSION_COLUMNS if version_only else _FEED_COLUMNS),
+                                Category.name.label("category_name"), Organization.name.label("organizer"))
              .outerjoin(Category, Category.id == Event.category_id)
              .outerjoin(Organization, Organization.id == Event.organization_id)
              # By id (creation order): calendar apps sort by date themselves, and the id order
              # comes free with the primary key where a date order sorts every row with its text.
              .order_by(Event.id))
     return list(db.session.execute(query))
+
+
+def feed_version(rows, *salt) -> tuple[str, datetime | None]:
+    """The strong ETag and the Last-Modified of a feed of ``rows`` (``feed_events`` rows, full or
+    ``version_only``): a hash of each event's id, ``updated_at``, SEQUENCE, status, category and
+    organizer names, in id order, and of ``salt`` (the person, the feed's parameters, the writer's
+    version). An event added, edited, validated, cancelled, deleted, hidden from the person or
+    gone out of the feed's window changes the list, so the ETag. Last-Modified is the latest
+    ``updated_at``: it does not move when an event is deleted or a category renamed, which is why
+    a request that sends If-None-Match is answered from the ETag alone."""
+    import hashlib
+
+    digest = hashlib.sha256(repr(salt).encode())
+    last = None
+    for r in rows:
+        digest.update(f"{r.id}|{r.updated_at.isoformat()}|{r.sequence}|{r.status}|{r.category_name}|"
+                      f"{r.organizer}\n".encode())
+        if last is None or r.updated_at > last:
+            last = r.updated_at
+    return digest.hexdigest()[:40], last
 
 
 def event_url(event: Event, external: bool = True) -> str:

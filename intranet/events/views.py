@@ -10,6 +10,7 @@ import calendar as pycalendar
 import csv
 import io
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
@@ -18,12 +19,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from intranet.core.audiences import describe, get_audience
+from intranet.core.audiences import describe
 from intranet.core.models import Organization, Territory
 from intranet.core.permissions import can, require
 from intranet.core.storage import UploadError, delete_stored, save_upload, send_stored
 from intranet.core.timeutil import PARIS, utcnow
-from intranet.events import ical, services
+from intranet.events import ical, importing, services
 from intranet.events.forms import CategoryForm, EventForm, ImportForm, ReviewForm
 from intranet.events.models import Category, Event, EventAttachment, Participation
 from intranet.events.recurrence import RecurrenceError, build_rule, parse_rule, until_date, zone
@@ -443,7 +444,7 @@ def participants_csv(event_id: int):
                          labels[p.status], _("oui") if p.is_waiting else _("non"),
                          p.created_at.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")])
     # A BOM so that Excel opens the accents right.
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8", headers={
+    return Response("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="participants-{event.id}.csv"'})
 
 
@@ -483,14 +484,62 @@ def build_calendar(items: list[tuple], name: str) -> str:
     return ical.calendar(name, f"-//{current_app.config['SITE_NAME']}//Agenda//FR", texts, zones, utcnow())
 
 
+#: Part of every calendar ETag: raised when what is written for the same rows changes (the
+#: RRULE-style VTIMEZONE of Europe/Paris was "2"), so clients fetch the new text once.
+ICS_FORMAT = "2"
+#: Calendar apps may keep a file this long without asking; then they revalidate (a 304 is cheap).
+ICS_MAX_AGE = 300
+
+
+class _EventVersion(NamedTuple):
+    """One event as ``services.feed_version`` reads a feed row."""
+
+    id: int
+    updated_at: datetime
+    sequence: int
+    status: str
+    category_name: str
+    organizer: str
+
+
+def _not_modified(etag: str, last_modified: datetime | None) -> bool:
+    """RFC 9110 §13.2.2: If-None-Match decides when sent (If-Modified-Since is then ignored);
+    else If-Modified-Since, compared with Last-Modified at the second."""
+    if request.if_none_match:
+        return request.if_none_match.contains_weak(etag)  # GET: the weak comparison applies
+    since = request.if_modified_since
+    return since is not None and last_modified is not None and last_modified.replace(microsecond=0) <= since
+
+
+def _validated(response: Response, etag: str, last_modified: datetime | None) -> Response:
+    response.set_etag(etag)
+    if last_modified is not None:
+        response.last_modified = last_modified.replace(microsecond=0)
+    response.cache_control.private = True
+    response.cache_control.max_age = ICS_MAX_AGE
+    response.cache_control.must_revalidate = True
+    return response
+
+
+def _not_modified_response(etag: str, last_modified: datetime | None) -> Response:
+    return _validated(Response(status=304), etag, last_modified)
+
+
 @bp.route("/<int:event_id>/evenement.ics")
 @login_required
 def event_ics(event_id: int):
     event = _event_or_404(event_id)
     if not event.is_listed:
         abort(404)
-    item = (event, event.category.name if event.category else "", event.organization.name if event.organization else "")
-    return _ics_response(build_calendar([item], event.title), f"evenement-{event.id}.ics")
+    category, organizer = (event.category.name if event.category else "",
+                           event.organization.name if event.organization else "")
+    etag, last_modified = services.feed_version(
+        [_EventVersion(event.id, event.updated_at, event.sequence, event.status, category, organizer)],
+        "event", ICS_FORMAT, current_app.config["SITE_NAME"], request.host_url)
+    if _not_modified(etag, last_modified):
+        return _not_modified_response(etag, last_modified)
+    response = _ics_response(build_calendar([(event, category, organizer)], event.title), f"evenement-{event.id}.ics")
+    return _validated(response, etag, last_modified)
 
 
 @bp.route("/abonnement")
@@ -525,15 +574,23 @@ def feed(token: str):
     user = services.user_for_token(token)
     if user is None:
         abort(404)
-    now = utcnow()
-    events = services.feed_events(user, _filters(), now - timedelta(days=FEED_DAYS_BACK),
-                                  now + timedelta(days=FEED_DAYS_AHEAD))
+    now, f = utcnow(), _filters()
+    window = (now - timedelta(days=FEED_DAYS_BACK), now + timedelta(days=FEED_DAYS_AHEAD))
+    # The person and the parameters are in the ETag: two filtered feeds never share one.
+    salt = ("feed", ICS_FORMAT, user.id, tuple(sorted(_filter_args(f).items())), current_app.config["SITE_NAME"],
+            request.host_url)
+    if request.if_none_match or request.if_modified_since:
+        # A poll: the validator from a few narrow columns; the body is built only if it changed.
+        etag, last_modified = services.feed_version(services.feed_events(user, f, *window, version_only=True),
+                                                    *salt)
+        if _not_modified(etag, last_modified):
+            return _not_modified_response(etag, last_modified)
+    events = services.feed_events(user, f, *window)
+    etag, last_modified = services.feed_version(events, *salt)
     items = [(row, row.category_name, row.organizer) for row in events]
     response = _ics_response(build_calendar(items, current_app.config["SITE_NAME"]), "agenda.ics")
     response.headers["Content-Disposition"] = 'inline; filename="agenda.ics"'
-    response.cache_control.private = True
-    response.cache_control.no_store = True
-    return response
+    return _validated(response, etag, last_modified)
 
 
 # -- import ---------------------------------------------------------------------------------------
@@ -547,7 +604,7 @@ MAX_ICS_BYTES = 2 * 1024 * 1024
 def import_ics():
     form = ImportForm()
     form.category_id.choices = [(c.id, c.name) for c in services.categories()]
-    items, content, error = None, "", None
+    items, planned, content, error = None, None, "", None
     if form.validate_on_submit():
         confirm = request.form.get("confirm") == "1"
         if confirm:
@@ -568,36 +625,24 @@ def import_ics():
                 error, items = str(exc), None
             if items is not None and not items:
                 error = _("Le fichier ne contient aucun événement.")
+        planned = importing.plan(items, form.category_id.data) if items else None
         if items and not error and confirm:
-            bad = [i for i in items if i["error"]]
+            bad = [p for p in planned if p.state == importing.INVALID]
             if bad:
                 error = _("Corrigez le fichier : %(n)d événement(s) ne peuvent pas être importés.", n=len(bad))
             else:
                 try:
-                    created = _create_imported(items, form.category_id.data)
+                    importing.apply(current_user, planned, form.category_id.data)
                     db.session.commit()
                 except EventError as exc:
                     db.session.rollback()
                     error = _("Rien n'a été importé : %(detail)s", detail=str(exc))
                 else:
-                    flash(_("%(n)d événement(s) importé(s) et publié(s).", n=created), "success")
+                    flash(_("Import terminé : %(summary)s.", summary=importing.summary(planned)), "success")
                     return redirect(url_for("events.index", vue="liste"))
-    return render_template("events/import.html", form=form, items=items, content=content, error=error), \
+    return render_template("events/import.html", form=form, items=items, planned=planned, content=content,
+                           error=error, summary=importing.summary(planned) if planned else ""), \
         400 if error else 200
-
-
-def _create_imported(items: list[dict], category_id: int | None) -> int:
-    audience = get_audience([("network", 0)])
-    for item in items:
-        data = EventData(title=item["title"][:200], category_id=category_id, description=item["description"][:20_000],
-                         tz=item["tz"], is_all_day=item["is_all_day"], start_local=item["start_local"],
-                         end_local=item["end_local"], rrule=item["rrule"], exdates=item["exdates"],
-                         place=item["place"][:300], organization_id=current_user.organization_id)
-        # No savepoint around each event: all or nothing, the view rolls the whole import back.
-        # (On SQLite a SAVEPOINT that opens the transaction is committed by its RELEASE: the events
-        # before a refused one stayed.)
-        services.create_event(current_user, data, audience, publish_now=True)
-    return len(items)
 
 
 # -- categories (admins) --------------------------------------------------------------------------

@@ -155,7 +155,7 @@ def export(code: str):
     w.writerow([_("Source : %(source)s", source=SOURCE)])
     if z.is_fictitious:
         w.writerow([_("Données fictives de démonstration : ces chiffres ne décrivent aucun territoire réel.")])
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8", headers={
+    return Response("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="fvt-{z.code}-{year}.csv"'})
 
 

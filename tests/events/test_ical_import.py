@@ -163,11 +163,12 @@ def test_ics_import_previews_every_event_then_confirm_creates_them_all_published
     assert resp.status_code == 200
     assert "Aperçu : 5 événement(s)" in text(resp)
     assert preview_rows(resp) == [
-        ["Formation Excel ; niveau 1, débutants", "12/01/2027 09:00", "Maison du tourisme, Aurillac", "non", ""],
-        ["Réunion hebdomadaire", "02/03/2027 14:00", "", "oui", ""],
-        ["Salon du tourisme vert", "20/05/2027", "Saint-Flour", "non", ""],
-        ["Rencontre en Martinique", "04/02/2027 18:30", "", "non", ""],
-        ["Webinaire en UTC", "10/02/2027 14:00", "", "non", ""],
+        ["Formation Excel ; niveau 1, débutants", "12/01/2027 09:00", "Maison du tourisme, Aurillac", "non", "",
+         "nouveau"],
+        ["Réunion hebdomadaire", "02/03/2027 14:00", "", "oui", "", "nouveau"],
+        ["Salon du tourisme vert", "20/05/2027", "Saint-Flour", "non", "", "nouveau"],
+        ["Rencontre en Martinique", "04/02/2027 18:30", "", "non", "", "nouveau"],
+        ["Webinaire en UTC", "10/02/2027 14:00", "", "non", "", "nouveau"],
     ]
     assert "Confirmer l'import" in text(resp)
     assert nothing_created()  # a preview creates nothing
@@ -175,7 +176,7 @@ def test_ics_import_previews_every_event_then_confirm_creates_them_all_published
     resp = confirm(anim_client, carried_content(resp), category.id)
     assert resp.status_code == 302
     assert "/events/?vue=liste" in resp.location
-    assert "5 événement(s) importé(s) et publié(s)." in text(anim_client.get(resp.location))
+    assert "Import terminé : 5 nouveaux." in text(anim_client.get(resp.location))
 
     db.session.expire_all()
     events = {e.title: e for e in db.session.scalars(sa.select(Event))}
@@ -186,7 +187,7 @@ def test_ics_import_previews_every_event_then_confirm_creates_them_all_published
         assert event.category_id == category.id
         assert event.organization_id == animateur.organization_id
         assert event.audience.is_network
-        assert not event.uid.endswith("@google.com")  # our own UIDs: a second import makes new events
+        assert not event.uid.endswith("@google.com")  # our own UIDs; the source's is kept beside it
 
     single = events["Formation Excel ; niveau 1, débutants"]
     assert (single.start_local, single.end_local, single.tz) == (datetime(2027, 1, 12, 9), datetime(2027, 1, 12, 12),
@@ -226,7 +227,7 @@ def test_ics_import_previews_every_event_then_confirm_creates_them_all_published
 def test_ics_import_of_an_event_without_end_lasts_an_hour(app, anim_client, categories):
     content = calendar(vevent("court", "DTSTART;TZID=Europe/Paris:20270115T100000", "SUMMARY:Point rapide"))
     resp = upload(anim_client, content, category_id=categories["Réunion réseau"].id)
-    assert preview_rows(resp) == [["Point rapide", "15/01/2027 10:00", "", "non", ""]]
+    assert preview_rows(resp) == [["Point rapide", "15/01/2027 10:00", "", "non", "", "nouveau"]]
     assert confirm(anim_client, carried_content(resp), categories["Réunion réseau"].id).status_code == 302
     event = db.session.scalar(sa.select(Event))
     assert (event.start_local, event.end_local) == (datetime(2027, 1, 15, 10), datetime(2027, 1, 15, 11))
@@ -317,7 +318,7 @@ def test_ics_import_flags_an_event_without_start_and_confirm_refuses_the_whole_f
     resp = upload(anim_client, content, category_id=categories["Formation"].id)
     assert resp.status_code == 200
     rows = preview_rows(resp)
-    assert rows[1] == ["Réunion sans date", "", "Mauriac", "non", "Date de début absente ou illisible."]
+    assert rows[1] == ["Réunion sans date", "", "Mauriac", "non", "Date de début absente ou illisible.", "refusé"]
     assert rows[0][4] == rows[2][4] == ""
     body = resp.get_data(as_text=True)
     assert re.search(r'<tr class="table-danger"><td class="table-stack-title">Réunion sans date', body)

@@ -465,3 +465,34 @@ def test_a_deactivated_account_gets_no_mail(app, make_user, factories, smtp_serv
 
     assert [r.status for r in mails_to(guest)] == ["cancelled"]
     assert smtp_server.messages == []
+
+
+def test_list_unsubscribe_and_the_sender_arrive_plain_in_the_raw_bytes(app, make_user, factories, smtp_server):
+    """RFC 2369 wants ``List-Unsubscribe: <https://…>`` as is: RFC 2047 encoded words there
+    (``=?utf-8?q?=3Chttp…``) leave mail clients without an unsubscribe button. An ASCII sender's
+    name is written plain too; a French subject is still encoded, as it must be."""
+    owner, guest = make_user(), make_user()
+    invite(app, owner, factories.group(name="Comité de pilotage", visibility="private", owner=owner), guest)
+    deliver_outbox()
+    [raw] = smtp_server.raw
+    headers = raw.split(b"\r\n\r\n", 1)[0]
+    [line] = [h for h in headers.split(b"\r\n") if h.startswith(b"List-Unsubscribe:")]
+    assert re.fullmatch(rb"List-Unsubscribe: <http://127\.0\.0\.1/notifications/desabonnement/[\w.-]+>", line), line
+    assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click" in headers.split(b"\r\n")
+    assert b"\r\nFrom: Intranet <intranet@localhost>\r\n" in headers
+    assert b"=?utf-8?q?Intranet" not in headers
+    assert b"Subject: =?utf-8?" in headers  # « » and é: encoded words are right for the subject
+    # What the link is for still works: it is the one the mail client will POST to.
+    resp = app.test_client().post(line.split(b"<", 1)[1].rstrip(b">").decode()[len(BASE):],
+                                  data={"List-Unsubscribe": "One-Click"})
+    assert resp.status_code == 204
+
+
+def test_a_sender_name_with_accents_is_still_encoded(app, make_user, factories, smtp_server):
+    app.config["MAIL_DEFAULT_SENDER"] = "Intranet Hérault Tourisme <intranet@localhost>"
+    owner, guest = make_user(), make_user()
+    invite(app, owner, factories.group(visibility="private", owner=owner), guest)
+    deliver_outbox()
+    [raw] = smtp_server.raw
+    assert b"\r\nFrom: =?utf-8?q?Intranet_H=C3=A9rault_Tourisme?= <intranet@localhost>\r\n" in raw
+    assert smtp_server.messages[0]["From"] == "Intranet Hérault Tourisme <intranet@localhost>"

@@ -1,6 +1,6 @@
 """fvt_tab: the zones each import concerns (pages say an import is arriving), fictitious zones
 
-Revision ID: 0009_i20
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-05 16:15:00
 
@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
-revision = '0009_i20'
+revision = '0009'
 down_revision = '0008'
 branch_labels = None
 depends_on = None
