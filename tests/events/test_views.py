@@ -116,6 +116,17 @@ def test_the_week_view_shows_the_events_of_that_week_on_their_days(month, as_, m
     assert ids["matin"] in week[10]
 
 
+def test_the_week_view_has_a_today_link_back_to_the_current_week(make_user, as_):
+    c = as_(make_user())
+    body = c.get("/events/?vue=semaine&date=2031-03-12").get_data(as_text=True)
+    today_link = r"<a class=\"btn btn-sm btn-link\" href=\"/events/\?vue=semaine\">Aujourd(&#39;|')hui</a>"
+    assert re.search(today_link, body), "a far week offers « Aujourd'hui »"
+    assert "border-primary" not in body, "no day of that week is today"
+    # The link leads to the week holding today: its day card is the one outlined.
+    current = c.get("/events/?vue=semaine").get_data(as_text=True)
+    assert current.count('<div class="card h-100 border-primary">') == 1
+
+
 def test_the_upcoming_list_has_pages_of_25(make_user, as_):
     author = make_user(role="animateur")
     make_event(author, "Réunion passée", datetime.combine(paris_day(-3), time(10)))
