@@ -22,12 +22,79 @@ from intranet.extensions import db
 
 bp = Blueprint("core", __name__)
 
+# Shipped to new installs and the demo; the admin edits it at /admin/aide.
 DEFAULT_HELP = """## Questions fréquentes
+
+### Compte
 
 **Comment obtenir un compte ?** Les comptes sont créés par l'administrateur de l'Agence, qui vous
 envoie une invitation par e-mail.
 
 **J'ai oublié mon mot de passe.** Sur la page de connexion, cliquez sur « Mot de passe oublié ».
+
+### Publier et mentionner
+
+**Comment publier un message ?** Depuis le fil d'actualité, écrivez votre message puis cliquez sur
+« Publier ». Le texte accepte la mise en forme simple : **gras**, listes avec « - », liens.
+
+**Comment mentionner quelqu'un ?** Tapez « @ » suivi du début de son nom et choisissez la personne
+dans la liste : elle reçoit une notification.
+
+**Que veut dire « Visible par » ?** C'est le public du message ou de l'événement : tout le réseau,
+certaines organisations ou certains groupes. Seules ces personnes le voient ; le résumé sous le
+champ dit en clair qui le verra.
+
+### Agenda
+
+**Comment proposer un événement ?** Dans l'Agenda, cliquez sur « Proposer un événement ». Un
+événement proposé par un office attend la validation d'un animateur de l'Agence ; vous êtes
+prévenu quand il est validé ou refusé.
+
+**Comment voir l'agenda dans Google Agenda, Outlook ou Apple Calendrier ?** Copiez le lien
+d'abonnement (iCal) de la page Agenda, puis :
+
+- Google Agenda : « Autres agendas » → « + » → « À partir de l'URL » ;
+- Outlook : « Ajouter un calendrier » → « S'abonner à partir du web » ;
+- Apple Calendrier : « Fichier » → « Nouvel abonnement à un calendrier ».
+
+L'agenda abonné se met à jour tout seul, avec quelques heures de décalage selon le logiciel.
+
+### Groupes
+
+**À quoi servent les groupes ?** Un groupe réunit les personnes qui travaillent sur un même sujet
+(accueil, communication…) autour d'une discussion. Les groupes ouverts se rejoignent librement ;
+les groupes privés sont sur invitation et leurs messages ne sont visibles que de leurs membres.
+
+### Notifications et résumés
+
+**Comment choisir les e-mails que je reçois ?** Dans « Mes préférences de notification », choisissez
+pour chaque type : e-mail immédiat, résumé quotidien ou aucun e-mail. Le résumé quotidien regroupe
+les nouveautés de la journée en un seul message. Les notifications restent toujours visibles dans
+l'intranet.
+
+### Flux Vision Tourisme
+
+**D'où viennent les chiffres ?** De Flux Vision Tourisme, les statistiques d'Orange établies à partir
+des données du réseau mobile, livrées par bimestre. Toute publication doit citer la source :
+« Données Flux Vision Tourisme Orange ».
+
+**Définitions**
+
+- **Touriste** : personne non résidente qui passe au moins une nuit dans la zone.
+- **Excursionniste** : personne non résidente présente plus de deux heures dans la journée, sans
+  y passer la nuit.
+- **Nuitée** : une personne qui passe une nuit dans la zone (deux personnes trois nuits font six
+  nuitées).
+- **Résident** : personne qui habite la zone ; **habituellement présent** : non-résident fréquent
+  (travail, études), exclu des touristes.
+- **Provenance** : Local (habite le secteur proche de la zone), Non local (reste de la France),
+  Étranger (carte SIM étrangère).
+
+**Quelles sont les règles d'usage ?** Un office utilise librement les données de son territoire
+pour son travail. Depuis 2025, il peut consulter celles des autres destinations partenaires, en
+consultation seulement : ni export ni communication à des tiers sans l'accord de l'office concerné.
+L'Agence peut communiquer sur toutes les destinations. Les jours où le réseau mobile a été en
+panne, l'opérateur livre des chiffres estimés : ils ne doivent pas être lus comme réels.
 """
 
 
