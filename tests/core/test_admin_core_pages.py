@@ -305,6 +305,7 @@ def test_default_faq_answers_a_new_member_questions_without_logging_in(app, clie
                   "Données Flux Vision Tourisme Orange", "consultation seulement"):
         assert words in html, words
     assert html.count("<li>") >= 8  # the subscription steps and definitions render as lists
+    assert "sans y passer la nuit" in html  # paragraphs flow: no hard break in mid-sentence
 
 
 def test_members_cannot_edit_the_help_page(app, client, make_user, login):
