@@ -22,12 +22,80 @@ from intranet.extensions import db
 
 bp = Blueprint("core", __name__)
 
+# Shipped to new installs and the demo; the admin edits it at /admin/aide. Paragraphs are one
+# rendered line each (the renderer keeps line breaks) and French punctuation keeps its space unbroken.
 DEFAULT_HELP = """## Questions fréquentes
 
-**Comment obtenir un compte ?** Les comptes sont créés par l'administrateur de l'Agence, qui vous
+### Compte
+
+**Comment obtenir un compte\u00a0?** Les comptes sont créés par l'administrateur de l'Agence, qui vous \
 envoie une invitation par e-mail.
 
-**J'ai oublié mon mot de passe.** Sur la page de connexion, cliquez sur « Mot de passe oublié ».
+**J'ai oublié mon mot de passe.** Sur la page de connexion, cliquez sur «\u00a0Mot de passe oublié\u00a0».
+
+### Publier et mentionner
+
+**Comment publier un message\u00a0?** Depuis le fil d'actualité, écrivez votre message puis cliquez sur \
+«\u00a0Publier\u00a0». Le texte accepte la mise en forme simple\u00a0: **gras**, listes avec «\u00a0-\u00a0», liens.
+
+**Comment mentionner quelqu'un\u00a0?** Tapez «\u00a0@\u00a0» suivi du début de son nom et choisissez la personne \
+dans la liste\u00a0: elle reçoit une notification.
+
+**Que veut dire «\u00a0Visible par\u00a0»\u00a0?** C'est le public du message ou de l'événement\u00a0: tout le réseau, \
+certaines organisations ou certains groupes. Seules ces personnes le voient\u00a0; le résumé sous le \
+champ dit en clair qui le verra.
+
+### Agenda
+
+**Comment proposer un événement\u00a0?** Dans l'Agenda, cliquez sur «\u00a0Proposer un événement\u00a0». Un \
+événement proposé par un office attend la validation d'un animateur de l'Agence\u00a0; vous êtes \
+prévenu quand il est validé ou refusé.
+
+**Comment voir l'agenda dans Google Agenda, Outlook ou Apple Calendrier\u00a0?** Copiez le lien \
+d'abonnement (iCal) de la page Agenda, puis\u00a0:
+
+- Google Agenda\u00a0: «\u00a0Autres agendas\u00a0» → «\u00a0+\u00a0» → «\u00a0À partir de l'URL\u00a0»\u00a0;
+- Outlook\u00a0: «\u00a0Ajouter un calendrier\u00a0» → «\u00a0S'abonner à partir du web\u00a0»\u00a0;
+- Apple Calendrier\u00a0: «\u00a0Fichier\u00a0» → «\u00a0Nouvel abonnement à un calendrier\u00a0».
+
+L'agenda abonné se met à jour tout seul, avec quelques heures de décalage selon le logiciel.
+
+### Groupes
+
+**À quoi servent les groupes\u00a0?** Un groupe réunit les personnes qui travaillent sur un même sujet \
+(accueil, communication…) autour d'une discussion. Les groupes ouverts se rejoignent librement\u00a0; \
+les groupes privés sont sur invitation et leurs messages ne sont visibles que de leurs membres.
+
+### Notifications et résumés
+
+**Comment choisir les e-mails que je reçois\u00a0?** Dans «\u00a0Mes préférences de notification\u00a0», choisissez \
+pour chaque type\u00a0: e-mail immédiat, résumé quotidien ou aucun e-mail. Le résumé quotidien regroupe \
+les nouveautés de la journée en un seul message. Les notifications restent toujours visibles dans \
+l'intranet.
+
+### Flux Vision Tourisme
+
+**D'où viennent les chiffres\u00a0?** De Flux Vision Tourisme, les statistiques d'Orange établies à partir \
+des données du réseau mobile, livrées par bimestre. Toute publication doit citer la source\u00a0: \
+«\u00a0Données Flux Vision Tourisme Orange\u00a0».
+
+**Définitions**
+
+- **Touriste**\u00a0: personne non résidente qui passe au moins une nuit dans la zone.
+- **Excursionniste**\u00a0: personne non résidente présente plus de deux heures dans la journée, sans \
+y passer la nuit.
+- **Nuitée**\u00a0: une personne qui passe une nuit dans la zone (deux personnes trois nuits font six \
+nuitées).
+- **Résident**\u00a0: personne qui habite la zone\u00a0; **habituellement présent**\u00a0: non-résident fréquent \
+(travail, études), exclu des touristes.
+- **Provenance**\u00a0: Local (habite le secteur proche de la zone), Non local (reste de la France), \
+Étranger (carte SIM étrangère).
+
+**Quelles sont les règles d'usage\u00a0?** Un office utilise librement les données de son territoire \
+pour son travail. Depuis 2025, il peut consulter celles des autres destinations partenaires, en \
+consultation seulement\u00a0: ni export ni communication à des tiers sans l'accord de l'office concerné. \
+L'Agence peut communiquer sur toutes les destinations. Les jours où le réseau mobile a été en \
+panne, l'opérateur livre des chiffres estimés\u00a0: ils ne doivent pas être lus comme réels.
 """
 
 

@@ -293,6 +293,21 @@ def test_default_help_page_is_shown_before_any_edit(app, client, make_user, logi
     assert "Questions fréquentes" in html and "Mot de passe oublié" in html
 
 
+def test_default_faq_answers_a_new_member_questions_without_logging_in(app, client):
+    """A new install ships a real FAQ, readable by someone who cannot log in yet."""
+    html = _text(client.get("/aide"))
+    for heading in ("Publier et mentionner", "Agenda", "Groupes", "Notifications et résumés",
+                    "Flux Vision Tourisme"):
+        assert re.search(rf"<h\d>{heading}</h\d>", html), heading
+    for words in ("Visible par", "Google Agenda", "Outlook", "Apple Calendrier", "résumé quotidien",
+                  "<strong>Touriste</strong>", "<strong>Excursionniste</strong>",
+                  "<strong>Nuitée</strong>", "<strong>Provenance</strong>",
+                  "Données Flux Vision Tourisme Orange", "consultation seulement"):
+        assert words in html, words
+    assert html.count("<li>") >= 8  # the subscription steps and definitions render as lists
+    assert "sans y passer la nuit" in html  # paragraphs flow: no hard break in mid-sentence
+
+
 def test_members_cannot_edit_the_help_page(app, client, make_user, login):
     login(make_user(role="membre"))
     assert client.get("/admin/aide").status_code == 403
