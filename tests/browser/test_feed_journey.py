@@ -248,7 +248,8 @@ def test_post_with_image_pdf_and_mention_then_comment_email_and_private_group_po
         text = to_a[0].get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
         html = to_a[0].get_body(preferencelist=("html",)).get_content()
         # The headline, then the post's excerpt once (it is not quoted in the headline too).
-        assert f"Hélène Roux a commenté votre publication\n\n« {POST_SEEN} @Hélène Roux pouvez-vous confirmer ? »" in text
+        excerpt = f"« {POST_SEEN} @Hélène Roux pouvez-vous confirmer ? »"
+        assert f"Hélène Roux a commenté votre publication\n\n{excerpt}" in text
         assert text.count("Programme de l'éductour du 12 juin") == 1
         link = f"{post_url}#commentaire-{comment_id}"
         assert f"Voir sur l'intranet : {link}" in text
