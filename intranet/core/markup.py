@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 import xml.etree.ElementTree as etree
 from functools import partial
 
@@ -26,10 +27,15 @@ import markdown
 from bleach.linkifier import LinkifyFilter
 from markdown.extensions import Extension
 from markdown.extensions.tables import TableExtension
+from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 from markupsafe import Markup
 
-__all__ = ["ALLOWED_PROTOCOLS", "ALLOWED_TAGS", "excerpt", "plain_text", "render_markdown"]
+__all__ = ["ALLOWED_PROTOCOLS", "ALLOWED_TAGS", "RENDERER_VERSION", "excerpt", "plain_text", "render_markdown"]
+
+# Bump whenever a change here alters the HTML produced for the same text (an extension, the
+# allow-list, a preprocessor): HTML stored at write time with an older version is rendered again.
+RENDERER_VERSION = 2
 
 ALLOWED_TAGS = frozenset(
     {
@@ -79,8 +85,44 @@ class _SafeTreeprocessor(Treeprocessor):
                 element.text = label
 
 
+# Ordered items of at most three digits: « 2024. Une belle saison » after a sentence is a year.
+_LIST_ITEM_RE = re.compile(r"^ {0,3}(?:[-*+]|\d{1,3}\.)[ \t]+\S")
+_RULE_RE = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
+_FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+class _ListAfterSentence(Preprocessor):
+    """Start a list on the line after a sentence, as people type it.
+
+    Markdown wants a blank line before a list; without it « Au programme :\n- cadrage » shows
+    a literal dash. A blank line is inserted before the first item of such a list (never inside
+    fenced code, nor before a horizontal rule)."""
+
+    def run(self, lines: list[str]) -> list[str]:
+        out: list[str] = []
+        fence: str | None = None
+        in_list = False
+        for line in lines:
+            marker = _FENCE_RE.match(line)
+            if fence:
+                if marker and marker.group(1)[0] == fence[0] and len(marker.group(1)) >= len(fence):
+                    fence = None
+            elif marker:
+                fence = marker.group(1)
+            elif not line.strip():
+                in_list = False
+            elif _LIST_ITEM_RE.match(line) and not _RULE_RE.match(line):
+                if not in_list and out and out[-1].strip():
+                    out.append("")
+                in_list = True
+            out.append(line)
+        return out
+
+
 class _SafeExtension(Extension):
     def extendMarkdown(self, md: markdown.Markdown) -> None:
+        # After "normalize_whitespace" (30): the text is already split into clean lines.
+        md.preprocessors.register(_ListAfterSentence(md), "intranet_list_after_sentence", 15)
         # No raw HTML: neither blocks nor inline tags. The text is escaped by the serializer.
         md.preprocessors.deregister("html_block")
         md.inlinePatterns.deregister("html")
@@ -117,43 +159,68 @@ _cleaner = bleach.Cleaner(
 )
 
 
+_local = threading.local()
+
+
+def _renderer() -> markdown.Markdown:
+    """This thread's Markdown instance: building one costs more than a conversion, and an
+    instance keeps state between conversions, so each thread has its own, reset after use."""
+    md = getattr(_local, "md", None)
+    if md is None:
+        md = _local.md = markdown.Markdown(extensions=_EXTENSIONS, output_format="html")
+    return md
+
+
 def render_markdown(text: str | None) -> Markup:
     """Render user markdown to safe HTML, ready to be inserted in a template as is."""
     if not text:
         return Markup("")
-    # A Markdown instance keeps state between conversions: use a fresh one (thread safety).
-    md = markdown.Markdown(extensions=_EXTENSIONS, output_format="html")
-    html_output = md.convert(str(text))
+    md = _renderer()
+    try:
+        html_output = md.convert(str(text))
+    finally:
+        md.reset()
     # Safe: the bleach allow-list above has just cleaned it.
     return Markup(_cleaner.clean(html_output).strip())  # noqa: S704
 
 
 _WS_RE = re.compile(r"\s+")
+_BLANKS_RE = re.compile(r"[^\S\n]+")
+_BLOCK_END_RE = re.compile(r"<br\s*/?>|</(p|li|h[1-6]|tr|td|th|dt|dd|blockquote|pre)>")
 
 
-def plain_text(text: str | None) -> str:
-    """The text a reader sees, without formatting, on a single line (not HTML-escaped)."""
+def plain_text(text: str | None, lines: bool = False) -> str:
+    """The text a reader sees, without formatting (not HTML-escaped).
+
+    On a single line by default; with ``lines`` the line breaks, paragraphs and list items
+    (« • ») are kept as newlines, for a place that shows them with ``white-space: pre-line``."""
     if not text:
         return ""
     rendered = str(render_markdown(text))
-    # Block ends become spaces so that paragraphs and list items do not stick together.
-    rendered = re.sub(r"<br\s*/?>|</(p|li|h[1-6]|tr|td|th|dt|dd|blockquote|pre)>", " ", rendered)
-    stripped = bleach.clean(rendered, tags=set(), strip=True)
-    return _WS_RE.sub(" ", html.unescape(stripped)).strip()
+    if lines:
+        rendered = rendered.replace("<li>", "<li>• ")
+    # Block ends become spaces (or newlines) so that paragraphs and list items do not stick together.
+    rendered = _BLOCK_END_RE.sub("\n" if lines else " ", rendered)
+    flat = html.unescape(bleach.clean(rendered, tags=set(), strip=True))
+    if not lines:
+        return _WS_RE.sub(" ", flat).strip()
+    kept = (_BLANKS_RE.sub(" ", line).strip() for line in flat.split("\n"))
+    return "\n".join(line for line in kept if line)
 
 
-def excerpt(text: str | None, length: int = 300) -> str:
+def excerpt(text: str | None, length: int = 300, lines: bool = False) -> str:
     """Plain-text summary of markdown ``text``, at most ``length`` characters.
 
     When the text is longer it is cut at a word boundary and ends with "…" (the ellipsis is
-    counted in ``length``). The result is plain text: let Jinja escape it.
+    counted in ``length``). The result is plain text: let Jinja escape it. With ``lines`` its
+    line breaks are kept (see :func:`plain_text`).
     """
-    flat = plain_text(text)
+    flat = plain_text(text, lines=lines)
     if len(flat) <= length:
         return flat
     cut = flat[: max(length - 1, 0)]
-    if flat[len(cut)] != " " and " " in cut:
+    if not flat[len(cut)].isspace() and (" " in cut or "\n" in cut):
         # The cut fell inside a word: drop that partial word (unless it is the only one).
-        cut = cut.rsplit(" ", 1)[0]
-    cut = cut.rstrip(" ,;:.!?-–—(")
+        cut = re.split(r"\s(?=\S*$)", cut, maxsplit=1)[0]
+    cut = cut.rstrip(" ,;:.!?-–—(\n•")
     return cut + "…"

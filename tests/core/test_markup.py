@@ -68,6 +68,39 @@ def test_bold_italic_and_lists_render():
     assert "<ol>\n<li>Un</li>\n<li>Deux</li>\n</ol>" in html
 
 
+@pytest.mark.parametrize(("typed", "items", "tag"), [
+    ("Au programme :\n- cadrage\n- atelier", ["cadrage", "atelier"], "ul"),
+    ("À apporter\n* badge\n+ tablette", ["badge", "tablette"], "ul"),
+    ("Étapes :\n1. inscription\n2. venue", ["inscription", "venue"], "ol"),
+])
+def test_a_list_typed_right_after_a_sentence_is_a_list(typed, items, tag):
+    html = str(render_markdown(typed))
+    assert html.startswith("<p>") and "<br>" not in html.split("</p>")[0]
+    assert f"<{tag}>\n" + "\n".join(f"<li>{i}</li>" for i in items) + f"\n</{tag}>" in html
+    assert "- cadrage" not in html and "* badge" not in html
+
+
+def test_what_only_looks_like_a_list_after_a_sentence_is_left_alone():
+    # A year opening a line, a horizontal rule, a setext heading and fenced code keep their meaning.
+    assert "<ol" not in render_markdown("Bilan de saison\n2024. Une année record")
+    assert "<hr>" in render_markdown("Fin du premier point\n* * *\nSuite")
+    assert "<h4>Titre</h4>" in render_markdown("Titre\n---\ntexte")
+    fenced = str(render_markdown("```\nune commande\n- pas une liste\n```"))
+    assert "<li>" not in fenced and "- pas une liste" in fenced
+    # A continuation line stays in its item; a following item is in the same list.
+    html = str(render_markdown("Points :\n- premier\n  suite du premier\n- second"))
+    assert html.count("<ul>") == 1 and html.count("<li>") == 2 and "suite du premier</li>" in html
+
+
+def test_the_renderer_is_reused_and_keeps_no_state_between_texts():
+    from intranet.core import markup
+    render_markdown("*[HTML]: Hyper Text\n\nHTML")
+    first = markup._renderer()
+    # An abbreviation defined in one text must not leak into the next one.
+    assert "<abbr" not in render_markdown("HTML encore")
+    assert markup._renderer() is first
+
+
 def test_links_get_nofollow_noopener_and_bare_urls_are_linked():
     html = render_markdown(
         'Le [programme](https://example.org/prog "Programme") et https://adt.example.fr/agenda'
@@ -242,6 +275,13 @@ def test_excerpt_respects_a_custom_length():
 def test_short_text_is_not_cut():
     assert excerpt("Court **texte**.") == "Court texte."
     assert not excerpt("Court").endswith("…")
+
+
+def test_an_excerpt_with_lines_keeps_paragraphs_breaks_and_list_items():
+    typed = "Au programme :\n- cadrage\n- atelier **pratique**\n\nRendez-vous\nà 9 h"
+    assert excerpt(typed, 300, lines=True) == "Au programme :\n• cadrage\n• atelier pratique\nRendez-vous\nà 9 h"
+    assert excerpt(typed, 30, lines=True) == "Au programme :\n• cadrage…"
+    assert "\n" not in excerpt(typed, 300)
 
 
 def test_excerpt_of_nothing_is_empty():

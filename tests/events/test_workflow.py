@@ -96,6 +96,15 @@ def test_a_members_proposal_waits_for_validation_hidden_from_others_but_shown_to
     assert "Formation accueil numérique" in own and "En attente de validation" in own
 
 
+def test_the_validation_queue_shows_the_description_with_its_lines_and_list(people, as_):
+    propose(as_(people.proposer), people.office, title="Atelier réseaux sociaux",
+            description="Au programme :\n- cadrage\n- atelier **pratique**")
+    page = as_(people.animateur).get("/events/a-valider").get_data(as_text=True)
+    shown = page.split("data-excerpt>", 1)[1].split("</p>", 1)[0]
+    assert shown == "Au programme :\n• cadrage\n• atelier pratique"
+    assert 'class="mb-0 text-pre"' in page  # shown with white-space: pre-line
+
+
 def test_animateurs_are_told_that_an_event_waits_for_them(people, as_):
     propose(as_(people.proposer), people.office, title="Salon des offices")
     for person in (people.animateur, people.admin):
