@@ -9,7 +9,7 @@ from flask import Flask
 
 from intranet import config as config_module
 from intranet.core.plugins import Registry, load_plugins
-from intranet.core.textfold import fold
+from intranet.core.textfold import fold, french_collate
 from intranet.extensions import csrf, db, login_manager, mail, migrate
 
 
@@ -85,6 +85,7 @@ def _sqlite_pragmas(dbapi_conn, _record):
         cur.close()
         # Case- and accent-insensitive search (intranet.core.textfold): SQLite's lower() is ASCII only.
         dbapi_conn.create_function("intranet_fold", 1, fold, deterministic=True)
+        dbapi_conn.create_collation("intranet_fr", french_collate)
 
 
 def init_extensions(app: Flask) -> None:

@@ -32,7 +32,7 @@ from intranet.core.permissions import require
 from intranet.core.security import safe_redirect_target
 from intranet.core.signals import user_activated, user_status_changed
 from intranet.core.storage import UploadError, delete_stored, save_image, send_stored
-from intranet.core.textfold import contains
+from intranet.core.textfold import contains, french
 from intranet.extensions import db
 
 bp = Blueprint("accounts", __name__)
@@ -234,16 +234,16 @@ def directory():
             contains(User.name, q), contains(Organization.name, q), contains(User.job_title, q)))
     if org_id:
         query = query.where(User.organization_id == org_id)
-    page = db.paginate(query.order_by(User.name, User.id), per_page=current_app.config["PAGE_SIZE"],
+    page = db.paginate(query.order_by(french(User.name), User.id), per_page=current_app.config["PAGE_SIZE"],
                        error_out=False)
-    orgs = db.session.scalars(sa.select(Organization).order_by(Organization.name)).all()
+    orgs = db.session.scalars(sa.select(Organization).order_by(french(Organization.name))).all()
     return render_template("accounts/directory.html", page=page, q=q, org_id=org_id, orgs=orgs)
 
 
 # -- admin ----------------------------------------------------------------------------------
 
 def _org_choices():
-    return [(o.id, o.name) for o in db.session.scalars(sa.select(Organization).order_by(Organization.name))]
+    return [(o.id, o.name) for o in db.session.scalars(sa.select(Organization).order_by(french(Organization.name)))]
 
 
 @bp.route("/admin/utilisateurs")
@@ -258,7 +258,7 @@ def admin_users():
         query = query.where(User.password_hash.is_(None), User.is_active_account.is_(True))
     elif status == "desactives":
         query = query.where(User.is_active_account.is_(False))
-    page = db.paginate(query.order_by(User.name, User.id), per_page=50, error_out=False)
+    page = db.paginate(query.order_by(french(User.name), User.id), per_page=50, error_out=False)
     return render_template("accounts/admin_users.html", page=page, q=q, status=status, form=FlaskForm())
 
 

@@ -18,6 +18,7 @@ from intranet.core.audiences import NETWORK, ORG, USER, Audience, describe, get_
 from intranet.core.models import Organization, User
 from intranet.core.plugins import current_registry
 from intranet.core.security import MAX_ID
+from intranet.core.textfold import french
 from intranet.extensions import db
 
 
@@ -87,7 +88,7 @@ class AudienceField(Field):
         # list the feed's composer draws on every page.
         orgs_label = str(_l("Organisations"))
         for org_id, name in db.session.execute(sa.select(Organization.id, Organization.name)
-                                               .order_by(Organization.name)):
+                                               .order_by(french(Organization.name))):
             out.append({"value": f"org:{org_id}", "label": name, "group": orgs_label,
                         "selected": (ORG, org_id) in chosen})
         for principal in current_registry().audience_principals:
@@ -99,7 +100,7 @@ class AudienceField(Field):
                             "selected": (principal.kind, ident) in chosen})
         user_ids = [i for k, i in chosen if k == USER]
         if user_ids:
-            for u in db.session.scalars(sa.select(User).where(User.id.in_(user_ids)).order_by(User.name)):
+            for u in db.session.scalars(sa.select(User).where(User.id.in_(user_ids)).order_by(french(User.name))):
                 out.append({"value": f"user:{u.id}", "label": u.name, "group": str(_l("Personnes")),
                             "selected": True})
         return out

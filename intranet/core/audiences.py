@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from intranet.core.plugins import current_registry
+from intranet.core.textfold import french
 from intranet.extensions import db
 
 NETWORK = "network"
@@ -197,8 +198,8 @@ def audience_viewers(obj) -> sa.ColumnElement:
 def describe(audience: Audience | Iterable[tuple[str, int]]) -> str:
     """Who will see it, in plain French: « Tout le réseau », « Office X, groupe « Y » et 2 personnes »."""
     from flask_babel import gettext as _
-    from flask_babel import ngettext
 
+    from intranet.core.i18n import ngettext
     from intranet.core.models import Organization, User
 
     targets = audience.targets() if isinstance(audience, Audience) else set(audience)
@@ -208,7 +209,7 @@ def describe(audience: Audience | Iterable[tuple[str, int]]) -> str:
     org_ids = [t for k, t in targets if k == ORG]
     if org_ids:
         names = db.session.scalars(sa.select(Organization.name).where(Organization.id.in_(org_ids))
-                                   .order_by(Organization.name)).all()
+                                   .order_by(french(Organization.name))).all()
         parts += [_("les membres de %(org)s", org=n) for n in names]
     for principal in _principals():
         ids = [t for k, t in targets if k == principal.kind]
@@ -217,7 +218,8 @@ def describe(audience: Audience | Iterable[tuple[str, int]]) -> str:
     user_ids = [t for k, t in targets if k == USER]
     if user_ids:
         if len(user_ids) <= 3:
-            parts += db.session.scalars(sa.select(User.name).where(User.id.in_(user_ids)).order_by(User.name)).all()
+            parts += db.session.scalars(sa.select(User.name).where(User.id.in_(user_ids))
+                                        .order_by(french(User.name))).all()
         else:
             parts.append(ngettext("%(num)d personne choisie", "%(num)d personnes choisies", len(user_ids)))
     if not parts:

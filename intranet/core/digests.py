@@ -12,9 +12,9 @@ from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, render_template
-from flask_babel import force_locale, ngettext
+from flask_babel import force_locale
 
-from intranet.core.i18n import locale_of
+from intranet.core.i18n import locale_of, ngettext
 from intranet.core.jobs import claim_periodic
 from intranet.core.mail import headline, queue_mail
 from intranet.core.models import User

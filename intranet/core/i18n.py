@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from babel import dates
+from babel import dates, numbers
 from flask import Flask, current_app, g, has_request_context, request
-from flask_babel import format_date, get_locale, get_timezone, gettext
+from flask_babel import format_date, get_locale, get_timezone, get_translations, gettext
 from flask_login import current_user
+from jinja2 import pass_context
+from markupsafe import Markup
 
 from intranet.core.timeutil import utcnow
 from intranet.extensions import babel
@@ -29,10 +31,47 @@ def locale_of(user) -> str:
     return chosen if chosen in current_app.config["LANGUAGES"] else current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def format_count(value) -> str:
+    """« 12 749 »: a count with the locale's thousands separator (a narrow no-break space in French)."""
+    if value is None or value == "":
+        return ""
+    return numbers.format_decimal(value, locale=get_locale())
+
+
+def _plural(singular: str, plural: str, num: int, variables: dict) -> tuple[str, dict]:
+    """The catalog's text for ``num`` by the language's own rule, and its variables with ``num``
+    shown as a count. French says « 0 participant » (singular for 0 and 1), where gettext's
+    fallback, English-minded, says « 0 participants »."""
+    locale = get_locale()
+    as_one = locale is not None and locale.plural_form(abs(num)) == "one"
+    text = get_translations().ungettext(singular, plural, 1 if as_one else num)
+    variables.setdefault("num", num)
+    if isinstance(variables["num"], int):
+        text, variables["num"] = text.replace("%(num)d", "%(num)s"), format_count(variables["num"])
+    return text, variables
+
+
+def ngettext(singular: str, plural: str, num: int, **variables) -> str:
+    """Flask-Babel's ``ngettext`` with the language's plural rule and ``num`` shown as a count
+    (« 12 749 personnes »). Use this one, in Python and (as ``ngettext``) in templates."""
+    text, variables = _plural(singular, plural, num, variables)
+    return text % variables
+
+
+@pass_context
+def _template_ngettext(context, singular: str, plural: str, num: int, **variables):
+    # As Jinja's own newstyle ngettext: the variables are escaped in an autoescaped template.
+    text, variables = _plural(singular, plural, num, variables)
+    # Safe: the text is the catalog's, not user input; the variables are escaped by the %.
+    return (Markup(text) if context.eval_ctx.autoescape else text) % variables  # noqa: S704
+
+
 def init_i18n(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(app.root_path + "/translations"))
     app.jinja_env.globals["get_locale"] = get_locale  # <html lang="…"> of pages and e-mails
+    app.jinja_env.globals["ngettext"] = _template_ngettext
+    app.jinja_env.filters["count"] = format_count
 
     @app.template_filter("datetime")
     def _datetime(value, fmt=None):

@@ -16,7 +16,7 @@ from intranet.core.permissions import require, set_grants
 from intranet.core.security import MAX_ID
 from intranet.core.settings import get_setting, set_setting
 from intranet.core.storage import UploadError, delete_stored, save_image, send_stored
-from intranet.core.textfold import contains
+from intranet.core.textfold import contains, french
 from intranet.core.timeutil import utcnow
 from intranet.extensions import db
 
@@ -153,7 +153,7 @@ def organization(org_id: int):
     org = db.get_or_404(Organization, org_id)
     members = db.session.scalars(sa.select(User).where(User.organization_id == org.id,
                                                        User.is_active_account.is_(True))
-                                 .order_by(User.name)).all()
+                                 .order_by(french(User.name))).all()
     return render_template("core/organization.html", org=org, members=members)
 
 
@@ -172,13 +172,13 @@ def organizations():
     orgs = db.session.execute(
         sa.select(Organization, sa.func.count(User.id))
         .outerjoin(User, User.organization_id == Organization.id)
-        .group_by(Organization.id).order_by(Organization.kind, Organization.name)
+        .group_by(Organization.id).order_by(Organization.kind, french(Organization.name))
     ).all()
     return render_template("core/admin_organizations.html", orgs=orgs)
 
 
 def _territory_choices(empty_label):
-    rows = db.session.scalars(sa.select(Territory).order_by(Territory.name)).all()
+    rows = db.session.scalars(sa.select(Territory).order_by(french(Territory.name))).all()
     return [(0, empty_label)] + [(t.id, f"{t.name} ({t.code})") for t in rows]
 
 
@@ -234,7 +234,8 @@ def organization_edit(org_id: int | None = None):
 @bp.route("/admin/territoires")
 @require("core.organizations.manage")
 def territories():
-    rows = db.session.scalars(sa.select(Territory).order_by(Territory.parent_id.is_not(None), Territory.name)).all()
+    rows = db.session.scalars(sa.select(Territory)
+                              .order_by(Territory.parent_id.is_not(None), french(Territory.name))).all()
     return render_template("core/admin_territories.html", territories=rows)
 
 
@@ -370,12 +371,12 @@ def audience_search():
         if kind in ("", "user"):
             for u in db.session.scalars(sa.select(User).where(User.is_active_account.is_(True),
                                                               contains(User.name, q))
-                                        .order_by(User.name).limit(10)):
+                                        .order_by(french(User.name)).limit(10)):
                 results.append({"value": f"user:{u.id}", "label": u.name, "detail": u.organization.name,
                                 "email": u.email})
         if kind in ("", "org"):
             for o in db.session.scalars(sa.select(Organization).where(contains(Organization.name, q))
-                                        .order_by(Organization.name).limit(5)):
+                                        .order_by(french(Organization.name)).limit(5)):
                 results.append({"value": f"org:{o.id}", "label": o.name, "detail": _("Organisation")})
         if kind == "":
             for principal in registry().audience_principals:

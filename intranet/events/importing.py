@@ -20,9 +20,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
 
 from intranet.core.audiences import audience_recipients, get_audience
+from intranet.core.i18n import ngettext
 from intranet.core.models import User
 from intranet.core.notifications import notify
 from intranet.core.timeutil import utcnow

@@ -23,6 +23,7 @@ from intranet.core.audiences import describe
 from intranet.core.models import Organization, Territory
 from intranet.core.permissions import can, require
 from intranet.core.storage import UploadError, delete_stored, save_upload, send_stored
+from intranet.core.textfold import french
 from intranet.core.timeutil import PARIS, utcnow
 from intranet.events import ical, importing, services
 from intranet.events.forms import CategoryForm, EventForm, ImportForm, ReviewForm
@@ -80,9 +81,9 @@ def _paris_midnight(d: date) -> datetime:
 def _filter_choices() -> dict:
     return {
         "categories": services.categories(active_only=False),
-        "organizations": db.session.scalars(sa.select(Organization).order_by(Organization.name)).all(),
-        "territories": db.session.scalars(sa.select(Territory).order_by(Territory.name)).all(),
-        "groups": db.session.scalars(visible_groups(current_user).order_by(Group.name)).all(),
+        "organizations": db.session.scalars(sa.select(Organization).order_by(french(Organization.name))).all(),
+        "territories": db.session.scalars(sa.select(Territory).order_by(french(Territory.name))).all(),
+        "groups": db.session.scalars(visible_groups(current_user).order_by(french(Group.name))).all(),
     }
 
 
@@ -193,7 +194,7 @@ def _form(event: Event | None = None) -> EventForm:
     cats = services.categories(active_only=event is None)
     form.category_id.choices = [(0, _("— Sans catégorie —"))] + [(c.id, c.name) for c in cats]
     if current_user.is_animateur:
-        orgs = db.session.scalars(sa.select(Organization).order_by(Organization.name)).all()
+        orgs = db.session.scalars(sa.select(Organization).order_by(french(Organization.name))).all()
     else:
         ids = {current_user.organization_id} | ({event.organization_id} if event and event.organization_id else set())
         orgs = db.session.scalars(sa.select(Organization).where(Organization.id.in_(ids))).all()

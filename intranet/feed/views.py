@@ -12,6 +12,7 @@ from flask_wtf import FlaskForm
 from markupsafe import Markup
 
 from intranet.core.audiences import describe, get_audience
+from intranet.core.i18n import ngettext
 from intranet.core.plugins import current_registry
 from intranet.core.security import safe_redirect_target
 from intranet.core.storage import UploadError, delete_stored, save_image, save_thumbnail, save_upload, send_stored
@@ -239,7 +240,7 @@ def like(post_id: int):
     liked = services.toggle_like(current_user, post)
     db.session.commit()
     if request.accept_mimetypes.best == "application/json":
-        return jsonify(liked=liked, count=post.like_count,
+        return jsonify(liked=liked, count=post.like_count, count_text=like_count_text(post.like_count),
                        label=_("Je n'aime plus") if liked else _("J'aime"))
     return redirect(f"{_back_to(post)}#publication-{post.id}")
 
@@ -428,3 +429,9 @@ def feed_urls() -> dict[str, IdUrl]:
 @bp.app_template_global()
 def feed_can_moderate(post: Post) -> bool:
     return services.can_moderate(current_user, post)
+
+
+@bp.app_template_global()
+def like_count_text(count: int) -> str:
+    """« 3 j'aime » under a post (the link is hidden at 0); the same text after a click (JSON)."""
+    return ngettext("%(num)d j'aime", "%(num)d j'aime", count) if count else ""

@@ -23,6 +23,7 @@ import pandas as pd
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from intranet.core.i18n import format_count
 from intranet.core.timeutil import utcnow
 from intranet.extensions import db
 from intranet.fvt_tab import reading
@@ -453,8 +454,8 @@ def format_report(imp: Import) -> str:
     """The report as the CLI prints it (French)."""
     r = imp.report or {}
     lines = [_("Import n° %(id)d : %(name)s", id=imp.id, name=imp.filename),
-             _("Lignes lues : %(n)d, chargées : %(l)d, rejetées : %(r)d",
-               n=imp.rows_read, l=imp.rows_loaded, r=imp.rows_rejected)]
+             _("Lignes lues : %(n)s, chargées : %(l)s, rejetées : %(r)s", n=format_count(imp.rows_read),
+               l=format_count(imp.rows_loaded), r=format_count(imp.rows_rejected))]
     for f in r.get("files", []):
         lines.append(f"  {f['name']} ({f['zone']}) : {f['loaded']}/{f['read']}")
     if r.get("skipped_files"):

@@ -13,15 +13,16 @@ from datetime import date
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
 from intranet.core import jobs
+from intranet.core.i18n import ngettext
 from intranet.core.models import Job, Territory
 from intranet.core.permissions import require
 from intranet.core.settings import set_setting
 from intranet.core.storage import UploadError, save_upload
+from intranet.core.textfold import french
 from intranet.extensions import db
 from intranet.fvt_tab import access
 from intranet.fvt_tab.arriving import arriving_by_zone, arriving_for, guess_zones, set_import_zones
@@ -195,7 +196,7 @@ def zone_settings(code: str):
     z = db.session.scalar(sa.select(Zone).where(Zone.code == code)) or abort(404)
     form = ZoneForm(obj=z)
     form.territory_id.choices = [(0, _("— Aucun —"))] + [
-        (t.id, t.name) for t in db.session.scalars(sa.select(Territory).order_by(Territory.name))]
+        (t.id, t.name) for t in db.session.scalars(sa.select(Territory).order_by(french(Territory.name)))]
     if request.method == "GET":
         form.territory_id.data = z.territory_id or 0
     if form.validate_on_submit():

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import render_template
 from flask_login import current_user
 
+from intranet.core.textfold import french
 from intranet.extensions import db
 from intranet.groups import services
 from intranet.groups.models import Group, Membership
@@ -13,6 +14,6 @@ from intranet.groups.models import Group, Membership
 
 def groups_section(user) -> str:
     query = services.groups_with_visible_content(current_user).join(Membership, Membership.group_id == Group.id).where(
-        Membership.user_id == user.id).order_by(Group.name)
+        Membership.user_id == user.id).order_by(french(Group.name))
     groups = db.session.scalars(query.limit(50)).all()
     return render_template("groups/profile_section.html", groups=groups, person=user)

@@ -13,7 +13,7 @@ from intranet.core.audiences import AudienceEntry, Principal
 from intranet.core.markup import excerpt
 from intranet.core.models import User
 from intranet.core.plugins import current_registry
-from intranet.core.textfold import contains, fold, fold_sql
+from intranet.core.textfold import contains, fold, fold_sql, french
 from intranet.core.timeutil import utcnow
 from intranet.extensions import db
 from intranet.groups import signals
@@ -124,7 +124,7 @@ def _principal_search(user, q: str, limit: int = 10) -> list[tuple[int, str]]:
     query = sa.select(Group.id, Group.name)
     if not is_platform_manager(user):
         query = query.where(Group.id.in_(_principal_ids(user)))
-    rows = db.session.execute(query.where(contains(Group.name, q)).order_by(Group.name).limit(limit)).all()
+    rows = db.session.execute(query.where(contains(Group.name, q)).order_by(french(Group.name)).limit(limit)).all()
     return [(gid, name) for gid, name in rows]
 
 

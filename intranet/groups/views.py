@@ -18,7 +18,7 @@ from intranet.core.notifications import set_group_muted
 from intranet.core.permissions import require
 from intranet.core.security import safe_redirect_target
 from intranet.core.storage import UploadError, delete_stored, save_image, send_stored
-from intranet.core.textfold import contains
+from intranet.core.textfold import contains, french
 from intranet.extensions import db
 from intranet.groups import services
 from intranet.groups.forms import GroupForm, InviteMemberForm
@@ -48,7 +48,7 @@ def index():
     query = services.visible_groups(current_user)
     if q:
         query = query.where(contains(Group.name, q))
-    page = db.paginate(query.order_by(Group.name, Group.id), per_page=current_app.config["PAGE_SIZE"],
+    page = db.paginate(query.order_by(french(Group.name), Group.id), per_page=current_app.config["PAGE_SIZE"],
                        error_out=False)
     ids = [g.id for g in page.items]
     counts = _member_counts(ids)
@@ -60,7 +60,7 @@ def index():
 @login_required
 def mine():
     memberships = db.session.scalars(sa.select(Membership).where(Membership.user_id == current_user.id)
-                                     .join(Group).order_by(Group.name)).all()
+                                     .join(Group).order_by(french(Group.name))).all()
     counts = _member_counts([m.group_id for m in memberships])
     pending = db.session.scalars(sa.select(GroupRequest).where(GroupRequest.user_id == current_user.id,
                                                                GroupRequest.status == "pending")
@@ -125,7 +125,7 @@ def members(group_id: int):
     if not services.can_see_content(current_user, group):
         abort(403)
     rows = db.paginate(sa.select(Membership).where(Membership.group_id == group.id).join(User)
-                       .order_by(sa.case({"owner": 0, "admin": 1}, value=Membership.role, else_=2), User.name),
+                       .order_by(sa.case({"owner": 0, "admin": 1}, value=Membership.role, else_=2), french(User.name)),
                        per_page=50, error_out=False)
     requests = invitations = []
     if services.can_manage(current_user, group):

@@ -161,7 +161,7 @@ def test_ics_import_previews_every_event_then_confirm_creates_them_all_published
     category = categories["Formation"]
     resp = upload(anim_client, VALID, category_id=category.id)
     assert resp.status_code == 200
-    assert "Aperçu : 5 événement(s)" in text(resp)
+    assert "Aperçu : 5 événements" in text(resp)
     assert preview_rows(resp) == [
         ["Formation Excel ; niveau 1, débutants", "12/01/2027 09:00", "Maison du tourisme, Aurillac", "non", "",
          "nouveau"],

@@ -160,7 +160,8 @@ def test_upload_queues_then_the_worker_imports_and_the_report_tells_everything(a
         lines = files[name].decode("utf-8").count("\n") - 1
         assert table[name] == ("SALERS0", lines, lines, 0), name
     imp = _imports()[0]
-    assert f"Lignes lues : {imp.rows_read}, chargées : {imp.rows_loaded}, rejetées : 0" in body
+    read, loaded = (f"{n:,}".replace(",", "\u202f") for n in (imp.rows_read, imp.rows_loaded))  # « 12 958 »
+    assert f"Lignes lues : {read}, chargées : {loaded}, rejetées : 0" in body
     assert imp.rows_read == sum(t[1] for t in table.values())
     # Skipped files, new zones (linking to their settings), the outage day detected.
     assert "Fichiers ignorés (famille inconnue) : Dispo_2024B4_SALERS0.csv" in body

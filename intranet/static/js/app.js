@@ -128,7 +128,7 @@ document.addEventListener("submit", function (event) {
       button.setAttribute("aria-pressed", data.liked ? "true" : "false");
       form.querySelector("[data-like-label]").textContent = data.label;
       var count = form.parentElement.querySelector("[data-like-count]");
-      if (count) { count.textContent = count.textContent.replace(/^\d+/, String(data.count)); }
+      if (count) { count.textContent = data.count_text; count.hidden = !data.count; }
     })
     .catch(function () { form.submit(); });
 });
