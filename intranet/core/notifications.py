@@ -72,6 +72,8 @@ class NotificationPreference(db.Model):
     type: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
     web: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     email: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    # The e-mails of this type wait for the daily digest even when the others leave at once.
+    digest: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
 
 
 class NotificationSettings(db.Model):
@@ -135,13 +137,21 @@ def default_frequency() -> str:
 
 
 def preferences_for(user_ids: Iterable[int], type_key: str) -> dict[int, dict[str, bool]]:
+    """Each person's ``web``, ``email`` and ``digest`` choice for the type (defaults where unset)."""
+    from intranet.core.models import User
+
     ids = list(user_ids)
-    default = default_channels(type_key)
+    default = {**default_channels(type_key), "digest": False}
     out = {uid: dict(default) for uid in ids}
+    digest_roles = notification_type(type_key).digest_roles
     for chunk in _chunks(ids):
+        if digest_roles:
+            for uid in db.session.scalars(sa.select(User.id).where(ids_in(User.id, chunk),
+                                                                   User.role.in_(digest_roles))):
+                out[uid]["digest"] = True
         for row in db.session.scalars(sa.select(NotificationPreference).where(
                 NotificationPreference.type == type_key, ids_in(NotificationPreference.user_id, chunk))):
-            out[row.user_id] = {"web": row.web, "email": row.email}
+            out[row.user_id] = {"web": row.web, "email": row.email, "digest": row.digest}
     return out
 
 
@@ -156,12 +166,12 @@ def frequencies_for(user_ids: Iterable[int]) -> dict[int, str]:
     return out
 
 
-def set_preference(user_id: int, type_key: str, web: bool, email: bool) -> None:
+def set_preference(user_id: int, type_key: str, web: bool, email: bool, digest: bool = False) -> None:
     row = db.session.get(NotificationPreference, (user_id, type_key))
     if row is None:
         row = NotificationPreference(user_id=user_id, type=type_key)
         db.session.add(row)
-    row.web, row.email = web, email
+    row.web, row.email, row.digest = web, email, digest
     db.session.flush()
 
 
@@ -305,7 +315,8 @@ def notify(type_key: str, recipients, actor, obj, **context) -> int:
         email = prefs[uid]["email"] and uid not in muted
         if not web and not email:
             continue
-        state = "none" if not email else ("immediate" if freqs[uid] == "immediate" else "digest")
+        at_once = freqs[uid] == "immediate" and not prefs[uid]["digest"]
+        state = "none" if not email else ("immediate" if at_once else "digest")
         by_choice.setdefault((web, state), []).append(uid)
     done |= set(allowed)
     if not by_choice:

@@ -54,6 +54,13 @@ class NotificationType:
     message: str = "%(title)s"
     subject: str = "%(title)s"
     channels: tuple[str, ...] = ("web", "email")
+    # The roles that can ever receive it (empty: everyone); the preferences show it only to them.
+    roles: tuple[str, ...] = ()
+    # The roles whose e-mails of this type wait for the daily digest unless they choose otherwise.
+    digest_roles: tuple[str, ...] = ()
+
+    def reaches(self, role: str) -> bool:
+        return not self.roles or role in self.roles
 
 
 @dataclass(frozen=True)

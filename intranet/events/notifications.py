@@ -23,14 +23,16 @@ CATEGORY = _l("Agenda")
 TYPES = (
     NotificationType("events.published", _l("Un nouvel événement est publié dans l'agenda"), CATEGORY,
                      message=_l("Nouvel événement : « %(title)s »"),
-                     subject=_l("Nouvel événement dans l'agenda : %(title)s")),
+                     subject=_l("Nouvel événement dans l'agenda : %(title)s"),
+                     # Every office's events reach every member: one e-mail a day, not one each.
+                     digest_roles=("membre",)),
     # One per person for a whole .ics import (« 11 événements ajoutés à l'agenda »), not one per event.
     NotificationType("events.imported", _l("Des événements sont importés dans l'agenda"), CATEGORY,
                      message=_l("%(count)s événements ajoutés à l'agenda"),
                      subject=_l("%(count)s événements ajoutés à l'agenda")),
-    NotificationType("events.to_validate", _l("Un événement attend ma validation (animateurs)"), CATEGORY,
+    NotificationType("events.to_validate", _l("Un événement attend ma validation"), CATEGORY,
                      message=_l("%(actor)s propose « %(title)s » : à valider"),
-                     subject=_l("Événement à valider : %(title)s")),
+                     subject=_l("Événement à valider : %(title)s"), roles=("animateur", "admin")),
     NotificationType("events.validated", _l("Mon événement est validé"), CATEGORY,
                      message=_l("Votre événement « %(title)s » est validé et publié"),
                      subject=_l("Votre événement « %(title)s » est publié")),

@@ -24,10 +24,12 @@ from intranet.extensions import csrf, db
 bp = Blueprint("notifications", __name__)
 
 
-def _types_by_category():
+def _types_by_category(role: str | None = None):
+    """The types by category; with ``role``, only those a person of that role can receive."""
     out: dict[str, list] = {}
     for nt in current_app.extensions["intranet_registry"].notification_types:
-        out.setdefault(str(nt.category or _("Général")), []).append(nt)
+        if role is None or nt.reaches(role):
+            out.setdefault(str(nt.category or _("Général")), []).append(nt)
     return out
 
 
@@ -74,15 +76,18 @@ def counter():
     return jsonify(unread=bus.unread_count(current_user))
 
 
-def _save_choices(user_id: int | None) -> dict:
-    """Read the web/email checkboxes of the preferences table; write them for ``user_id``."""
+def _save_choices(user: User | None) -> dict:
+    """Read the checkboxes of the preferences table; write them for ``user`` (the types their role
+    can receive: the others are not on their page), or return them as the site's defaults."""
     choices = {}
     for nt in current_app.extensions["intranet_registry"].notification_types:
+        if user is not None and not nt.reaches(user.role):
+            continue
         web = request.form.get(f"web-{nt.key}") == "on"
         email = request.form.get(f"email-{nt.key}") == "on"
         choices[nt.key] = {"web": web, "email": email}
-        if user_id is not None:
-            bus.set_preference(user_id, nt.key, web, email)
+        if user is not None:
+            bus.set_preference(user.id, nt.key, web, email, digest=request.form.get(f"digest-{nt.key}") == "on")
     return choices
 
 
@@ -91,7 +96,7 @@ def _save_choices(user_id: int | None) -> dict:
 def preferences():
     form = FlaskForm()
     if form.validate_on_submit():
-        _save_choices(current_user.id)
+        _save_choices(current_user)
         frequency = request.form.get("frequency", "immediate")
         if frequency in bus.FREQUENCIES:
             bus.set_frequency(current_user.id, frequency)
@@ -109,7 +114,8 @@ def preferences():
     for principal in current_app.extensions["intranet_registry"].audience_principals:
         if principal.kind == "group" and principal.label and muted_ids:
             muted = principal.label(muted_ids)
-    return render_template("notifications/preferences.html", form=form, categories=_types_by_category(),
+    return render_template("notifications/preferences.html", form=form,
+                           categories=_types_by_category(current_user.role), show_digest=True,
                            prefs=prefs, frequency=bus.frequencies_for([current_user.id])[current_user.id],
                            muted=muted)
 

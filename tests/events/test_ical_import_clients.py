@@ -324,14 +324,16 @@ def test_an_import_sends_one_mail_per_person_and_none_about_past_events(app, ani
 
 def test_an_import_of_one_future_event_is_the_usual_new_event_mail(app, anim_client, make_user, categories,
                                                                     smtp_server):
-    member = make_user()
+    member, admin = make_user(), make_user(role="admin")
     content = ics("BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Google Inc//Google Calendar 70.9054//EN",
                   "BEGIN:VEVENT", "UID:seul@google.com", "DTSTAMP:20261201T000000Z", "SUMMARY:Salon du randonneur",
                   "DTSTART;VALUE=DATE:20270520", "END:VEVENT", *PAST, "END:VCALENDAR")
     import_file(anim_client, content, categories["Salon"].id)
     deliver_outbox()
+    # A member's « Nouvel événement » waits for the daily digest (their default); the admin's leaves.
     [msg] = smtp_server.messages
-    assert msg["To"] == member.email
+    assert msg["To"] == admin.email
+    assert db.session.scalar(sa.select(Notification.email_state).where(Notification.user_id == member.id)) == "digest"
     assert msg["Subject"] == "Nouvel événement dans l'agenda : Salon du randonneur"
 
 

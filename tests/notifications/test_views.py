@@ -202,6 +202,10 @@ def test_preferences_page_shows_every_type_with_its_default_channels(app, world,
     page = text(resp)
     assert "Mes notifications" in page and "Groupes" in page
     for nt in types():
+        if not nt.reaches(world["reader"].role):
+            # A type the reader's role never receives is not offered (« … attend ma validation »).
+            assert str(nt.label) not in page and f'name="web-{nt.key}"' not in html
+            continue
         assert str(nt.label) in page
         for channel in ("web", "email"):
             # Every channel is on by default except where the type says otherwise (a like: no e-mail).
@@ -227,8 +231,8 @@ def test_a_member_turns_an_email_off_goes_weekly_and_unmutes_a_group(app, world,
                 follow_redirects=True)
     assert "Vos préférences de notification sont enregistrées." in text(resp)
 
-    assert bus.preferences_for([reader.id], "groups.invitation")[reader.id] == {"web": True, "email": False}
-    assert bus.preferences_for([reader.id], "groups.new_member")[reader.id] == {"web": True, "email": True}
+    assert bus.preferences_for([reader.id], "groups.invitation")[reader.id] == {"web": True, "email": False, "digest": False}
+    assert bus.preferences_for([reader.id], "groups.new_member")[reader.id] == {"web": True, "email": True, "digest": False}
     assert bus.frequencies_for([reader.id])[reader.id] == "weekly"
     assert not bus.is_group_muted(reader.id, world["g1"].id) and bus.is_group_muted(reader.id, world["g2"].id)
     html = c.get("/notifications/preferences").get_data(as_text=True)
@@ -252,7 +256,7 @@ def test_preferences_without_csrf_change_nothing(app, world, as_):
     resp = c.post("/notifications/preferences", data=preference_form({"groups.invitation": (False, False)}))
     assert resp.status_code == 400
     assert bus.preferences_for([world["reader"].id], "groups.invitation")[world["reader"].id] == \
-        {"web": True, "email": True}
+        {"web": True, "email": True, "digest": False}
 
 
 # -- admin defaults -------------------------------------------------------------------------------------------
@@ -350,3 +354,49 @@ def test_the_counter_counts_only_my_unread_notifications(app, world, as_):
     db.session.commit()
     assert counter(as_(world["owner"])) == 0
     assert counter(as_(world["reader"])) == 1
+
+
+# -- what each role can receive, and the daily digest of new events -------------------------------------------
+
+def test_preferences_offer_only_the_types_a_role_can_receive(world, as_, make_user):
+    member_page = as_(world["reader"]).get("/notifications/preferences").get_data(as_text=True)
+    assert "Un événement attend ma validation" not in member_page
+    assert 'name="email-events.to_validate"' not in member_page
+    animateur = make_user(role="animateur", organization=world["org"])
+    assert 'name="email-events.to_validate"' in as_(animateur).get("/notifications/preferences").get_data(as_text=True)
+    # Saving the member's page leaves the type they never see alone.
+    post(as_(world["reader"]), "/notifications/preferences", preference_form(),
+         token_page="/notifications/preferences")
+    assert db.session.get(bus.NotificationPreference, (world["reader"].id, "events.to_validate")) is None
+
+
+def test_a_members_new_event_mails_wait_for_the_daily_digest_until_they_choose_otherwise(app, world, as_, make_user):
+    from intranet.core.digests import send_digest
+    from tests.events.conftest import make_event
+
+    member = world["reader"]
+    animateur = make_user(role="animateur", name="Anne Animatrice", organization=world["org"])
+    other_animateur = make_user(role="animateur", organization=world["org"])
+    html = as_(member).get("/notifications/preferences").get_data(as_text=True)
+    assert re.search(r'name="digest-events.published"[^>]*checked', html)  # the default, shown
+    assert not re.search(r'name="digest-feed.mention"[^>]*checked', html)
+    make_event(animateur, "Salon du randonneur")
+    states = dict(db.session.execute(sa.select(Notification.user_id, Notification.email_state)
+                                     .where(Notification.type == "events.published")).all())
+    assert states[member.id] == "digest" and states[other_animateur.id] == "immediate"
+    assert mails_to(member) == []
+    with app.test_request_context():
+        assert send_digest("daily") >= 1
+        db.session.commit()
+    [digest] = mails_to(member)
+    assert "résumé" in digest.subject and "Salon du randonneur" in digest.text
+
+    # Switchable: unticked, the next event's e-mail leaves at once.
+    data = preference_form()
+    data.pop("digest-events.published", None)
+    post(as_(member), "/notifications/preferences", data, token_page="/notifications/preferences")
+    assert bus.preferences_for([member.id], "events.published")[member.id]["digest"] is False
+    make_event(animateur, "Fête de la Salers")
+    state = db.session.scalar(sa.select(Notification.email_state).where(
+        Notification.user_id == member.id, Notification.type == "events.published").order_by(Notification.id.desc()))
+    assert state == "immediate"
