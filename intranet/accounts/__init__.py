@@ -10,6 +10,9 @@ plugin = Plugin(
     name="accounts",
     title=_l("Comptes"),
     blueprint=bp,
+    audit_actions={"user.invite": _l("Invitation envoyée"), "user.bulk_invite": _l("Invitations en nombre"),
+                   "user.update": _l("Compte modifié"), "user.resend_invitation": _l("Invitation renvoyée"),
+                   "user.deactivate": _l("Compte désactivé"), "user.reactivate": _l("Compte réactivé")},
     permissions=(
         Permission("accounts.users.manage", _l("Inviter et gérer les utilisateurs"), ("admin",)),
         Permission("accounts.directory.view", _l("Consulter l'annuaire"), ("admin", "animateur", "membre")),

@@ -32,4 +32,13 @@ def contribute(registry: Registry) -> None:
         NavEntry(_l("Journal d'audit"), "core.audit_log", area="admin", order=60, permission="core.audit.view"),
         NavEntry(_l("Page d'aide"), "core.help_edit", area="admin", order=70, permission="core.help.edit"),
     ]
+    registry.core_audit_actions.update({
+        "help.edit": _l("Page d'aide modifiée"),
+        "organization.create": _l("Organisation créée"),
+        "organization.update": _l("Organisation modifiée"),
+        "territory.create": _l("Territoire créé"),
+        "territory.update": _l("Territoire modifié"),
+        "permissions.update": _l("Permissions des rôles modifiées"),
+        "mail.resend": _l("E-mail renvoyé"),
+    })
     registry.core_jobs += [Job("core.mail", deliver_job, every=10), Job("core.digests", digest_job, every=60)]

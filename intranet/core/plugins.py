@@ -117,6 +117,8 @@ class Plugin:
     profile_sections: tuple[Callable[..., str], ...] = ()
     group_tabs: tuple[GroupTab, ...] = ()
     activity_types: tuple[ActivityType, ...] = ()
+    # The French label of each action the plugin writes to the audit log (« group.create »: « Création d'un groupe »).
+    audit_actions: dict[str, str] = field(default_factory=dict)
     audience_principals: tuple[Any, ...] = ()  # intranet.core.audiences.Principal
     notifiable_kinds: tuple[Any, ...] = ()  # intranet.core.notifications.NotifiableKind
     search: Any = None
@@ -135,6 +137,7 @@ class Registry:
         self.core_nav: list[NavEntry] = []
         self.core_widgets: list[Widget] = []
         self.core_jobs: list[Job] = []
+        self.core_audit_actions: dict[str, str] = {}
 
     # -- views over every contribution -------------------------------------------------
     def _all(self, attr: str, core: list) -> list:
@@ -159,6 +162,13 @@ class Registry:
     @property
     def jobs(self) -> list[Job]:
         return self._all("jobs", self.core_jobs)
+
+    @property
+    def audit_actions(self) -> dict[str, str]:
+        out = dict(self.core_audit_actions)
+        for p in self.plugins.values():
+            out.update(p.audit_actions)
+        return out
 
     @property
     def notification_types(self) -> list[NotificationType]:

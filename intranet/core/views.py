@@ -313,7 +313,7 @@ def permissions():
 def audit_log():
     page = db.paginate(sa.select(AuditEntry).order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()),
                        per_page=50, error_out=False)
-    return render_template("core/admin_audit.html", page=page)
+    return render_template("core/admin_audit.html", page=page, labels=registry().audit_actions)
 
 
 @bp.route("/admin/boite-envoi")

@@ -14,6 +14,11 @@ plugin = Plugin(
     name="events",
     title=_l("Agenda"),
     blueprint=bp,
+    audit_actions={"event.validate": _l("Événement validé"),
+                   "event.request_changes": _l("Modifications demandées sur un événement"),
+                   "event.refuse": _l("Événement refusé"), "event.import": _l("Événements importés (.ics)"),
+                   "event.category_create": _l("Catégorie d'événements créée"),
+                   "event.category_update": _l("Catégorie d'événements modifiée")},
     requires=("accounts", "notifications", "groups"),
     models="intranet.events.models",
     permissions=(

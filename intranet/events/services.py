@@ -25,6 +25,7 @@ from sqlalchemy.orm import selectinload
 
 from intranet.core import signals as core_signals
 from intranet.core.audiences import Audience, audience_recipients, can_view, get_audience, visible_to
+from intranet.core.audit import audit
 from intranet.core.markup import excerpt
 from intranet.core.models import User
 from intranet.core.notifications import notify
@@ -268,6 +269,7 @@ def validate(animateur: User, event: Event) -> None:
     event.sequence += 1
     event.updated_at = event.reviewed_at  # the VEVENT's LAST-MODIFIED, and the feed's ETag, move
     db.session.flush()
+    audit("event.validate", event, summary=event.title, actor=animateur)
     if event.author_id:
         notify("events.validated", [event.author_id], animateur, event)
     _published(event, db.session.get(User, event.author_id) or animateur)
@@ -290,6 +292,8 @@ def _review(animateur: User, event: Event, note: str, status: str, type_key: str
     event.status, event.review_note = status, note[:2000]
     event.reviewed_by_id, event.reviewed_at = animateur.id, utcnow()
     db.session.flush()
+    action = "event.refuse" if status == "refused" else "event.request_changes"
+    audit(action, event, summary=f"{event.title} : {note[:200]}", actor=animateur)
     if event.author_id:
         notify(type_key, [event.author_id], animateur, event, note=note[:500])
 

@@ -20,6 +20,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
 from intranet.core.audiences import describe
+from intranet.core.audit import audit
 from intranet.core.models import Organization, Territory
 from intranet.core.permissions import can, require
 from intranet.core.storage import UploadError, delete_stored, save_upload, send_stored
@@ -634,6 +635,7 @@ def import_ics():
             else:
                 try:
                     importing.apply(current_user, planned, form.category_id.data)
+                    audit("event.import", summary=importing.summary(planned), count=len(planned))
                     db.session.commit()
                 except EventError as exc:
                     db.session.rollback()
@@ -657,8 +659,11 @@ def categories():
         if db.session.scalar(sa.select(Category.id).where(Category.name == form.name.data.strip())):
             form.name.errors = [*form.name.errors, _("Cette catégorie existe déjà.")]
         else:
-            db.session.add(Category(name=form.name.data.strip(), color=form.color.data.lower(),
-                                    position=form.position.data or 0, is_active=form.is_active.data))
+            category = Category(name=form.name.data.strip(), color=form.color.data.lower(),
+                                position=form.position.data or 0, is_active=form.is_active.data)
+            db.session.add(category)
+            db.session.flush()
+            audit("event.category_create", category, summary=category.name)
             db.session.commit()
             flash(_("Catégorie ajoutée."), "success")
             return redirect(url_for("events.categories"))
@@ -680,6 +685,7 @@ def category_edit(category_id: int):
         else:
             category.name, category.color = form.name.data.strip(), form.color.data.lower()
             category.position, category.is_active = form.position.data or 0, form.is_active.data
+            audit("event.category_update", category, summary=category.name)
             db.session.commit()
             flash(_("Catégorie enregistrée."), "success")
             return redirect(url_for("events.categories"))

@@ -23,6 +23,10 @@ plugin = Plugin(
     name="fvt_tab",
     title=_l("Flux Vision"),
     blueprint=bp,
+    audit_actions={"fvt.import": _l("Fichier Flux Vision importé"), "fvt.sharing": _l("Partage Flux Vision modifié"),
+                   "fvt.quality": _l("Qualité d'un jour Flux Vision signalée"),
+                   "fvt.zone_update": _l("Zone Flux Vision modifiée"),
+                   "fvt.profile_create": _l("Profil d'import créé")},
     requires=("accounts",),
     models="intranet.fvt_tab.models",
     permissions=(

@@ -17,6 +17,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
 from intranet.core import jobs
+from intranet.core.audit import audit
 from intranet.core.i18n import ngettext
 from intranet.core.models import Job, Territory
 from intranet.core.permissions import require
@@ -96,6 +97,8 @@ def index():
 def sharing():
     on = request.form.get("on") == "1"
     set_setting(access.SHARING_SETTING, on)
+    audit("fvt.sharing", summary=_("Partage entre destinations activé") if on
+          else _("Partage entre destinations désactivé"))
     db.session.commit()
     flash(_("Partage entre destinations activé.") if on else _("Partage entre destinations désactivé."), "success")
     return redirect(url_for("fvt_tab.index"))
@@ -184,6 +187,7 @@ def quality(code: str):
         message = _("Le %(day)s est signalé.", day=day.strftime("%d/%m/%Y"))
     else:
         abort(400)
+    audit("fvt.quality", z, summary=f"{z.name} : {message}")
     db.session.commit()
     flash(message, "success")
     return redirect(url_for("fvt_tab.zone", code=z.code, annee=day.year))
@@ -212,6 +216,7 @@ def zone_settings(code: str):
         for alias_id in request.form.getlist("remove_alias"):
             if alias_id.isdigit():
                 db.session.execute(sa.delete(ZoneAlias).where(ZoneAlias.id == int(alias_id), ZoneAlias.zone_id == z.id))
+        audit("fvt.zone_update", z, summary=z.name)
         db.session.commit()
         flash(_("Zone enregistrée."), "success")
         return redirect(url_for("fvt_tab.zone_settings", code=z.code))
@@ -264,6 +269,7 @@ def upload():
                 set_import_zones(imp.id, guess_zones(stored.original_name, data))
                 job = jobs.enqueue("fvt_tab.import", {"import_id": imp.id}, created_by=current_user)
                 imp.job_id = job.id
+                audit("fvt.import", imp, summary=imp.filename)
                 db.session.commit()
                 flash(_("Fichier reçu : l'import tourne en arrière-plan."), "success")
                 return redirect(url_for("fvt_tab.import_report", import_id=imp.id))
@@ -319,6 +325,7 @@ def profiles():
                 value_column=(form.value_column.data or "").strip(), period_columns=periods,
                 family=form.family.data, category=form.category.data, provenance=form.provenance.data,
                 zone_code=(form.zone_code.data or "").strip()))
+            audit("fvt.profile_create", summary=form.name.data.strip())
             db.session.commit()
             flash(_("Profil enregistré."), "success")
             return redirect(url_for("fvt_tab.profiles"))

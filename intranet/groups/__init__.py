@@ -12,6 +12,8 @@ plugin = Plugin(
     name="groups",
     title=_l("Groupes"),
     blueprint=bp,
+    audit_actions={"group.create": _l("Groupe créé"), "group.update": _l("Groupe modifié"),
+                   "group.remove_member": _l("Membre retiré d'un groupe")},
     requires=("accounts", "notifications"),
     models="intranet.groups.models",
     permissions=(

@@ -11,6 +11,8 @@ plugin = Plugin(
     name="notifications",
     title=_l("Notifications"),
     blueprint=bp,
+    audit_actions={"notifications.reset_all": _l("Préférences de notification remises par défaut"),
+                   "notifications.defaults": _l("Notifications par défaut modifiées")},
     requires=("accounts",),
     permissions=(
         Permission("notifications.defaults.manage", _l("Choisir les notifications par défaut"), ("admin",)),

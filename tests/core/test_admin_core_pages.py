@@ -264,6 +264,34 @@ def test_audit_log_lists_admin_actions_with_pagination(app, client, admin, make_
     assert "Office de la Châtaigneraie" in page2 and "organization.create" in page2
     assert "Action numéro 59" not in page2
     assert client.get("/admin/journal?page=9").status_code == 200  # past the end: empty, not an error
+    # The action reads in French, its key in small print beside it.
+    assert "Organisation créée" in page2 and "<code>organization.create</code>" not in page2
+
+
+def test_every_audited_action_has_a_french_label(app):
+    """A static look at the code: each action key given to audit() is labelled by a manifest."""
+    from pathlib import Path
+
+    from intranet.core.plugins import current_registry
+
+    labels = current_registry().audit_actions
+    keys = set()
+    for path in (Path(app.root_path)).rglob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        for call in re.finditer(r"(?:audit\(|action = )([^\n]*)", source):
+            keys |= set(re.findall(r'"([a-z_]+\.[a-z_]+)"', call.group(1).split("summary")[0]))
+    keys.discard("core.audit")  # the module's own name in an import line, if any
+    assert len(keys) >= 25, sorted(keys)
+    assert not sorted(keys - set(labels)), "audited actions without a French label"
+    assert all(str(label)[0].isupper() for label in labels.values())
+
+
+def test_the_permissions_page_reads_in_french_with_keys_in_small_print(client, admin):
+    page = _text(client.get("/admin/permissions"))
+    assert "Gérer les organisations et les territoires" in page and "Valider les événements proposés" in page
+    assert '<small class="text-body-secondary font-monospace">core.organizations.manage</small>' in page
+    assert "<code" not in page
+    assert 'aria-label="Consulter l&#39;annuaire — Membre"' in page or "Consulter l'annuaire — Membre" in page
 
 
 # -- help page --------------------------------------------------------------------------------------

@@ -220,11 +220,11 @@ EFFECTS: dict[str, dict[str, int]] = {
     # Deleting the published event also withdraws its item from the feed.
     "events.delete": {"events": -1, "published": -1, "posts": -1},
     "events.cancel": {"published": -1, "cancelled": 1},
-    "events.review": {"published": 1, "posts": 1},  # validates the waiting event: published, in the feed
+    "events.review": {"published": 1, "posts": 1, "audit": 1},  # validated: published, in the feed, audited
     "events.participate": {"participations": 1},
     "events.subscription_action": {"calendar_tokens": 1},  # « renouveler » creates one's token
-    "fvt_tab.sharing": {"fvt_sharing": -1},
-    "fvt_tab.quality": {"fvt_days_flagged": 1},
+    "fvt_tab.sharing": {"fvt_sharing": -1, "audit": 1},
+    "fvt_tab.quality": {"fvt_days_flagged": 1, "audit": 1},
 }
 
 

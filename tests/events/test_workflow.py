@@ -558,3 +558,22 @@ def test_no_reminder_for_a_cancelled_event(people, make_user, as_):
     post(as_(people.proposer), f"/events/{event.id}/annuler")
     assert send_reminders(now=paris(paris_day(0), 10)) == 0
     assert not notifications(person, "events.reminder")
+
+
+def test_every_validation_decision_is_in_the_audit_log(people, as_, make_user):
+    from intranet.core.models import AuditEntry
+
+    proposer, animateur = as_(people.proposer), as_(people.animateur)
+    for title in ("Atelier A", "Atelier B", "Atelier C"):
+        propose(proposer, people.office, title=title)
+    post(animateur, f"/events/{event_named('Atelier A').id}/valider")
+    post(animateur, f"/events/{event_named('Atelier B').id}/modifications", {"note": "Précisez le lieu"})
+    post(animateur, f"/events/{event_named('Atelier C').id}/refuser", {"note": "Doublon"})
+    db.session.expire_all()
+    rows = db.session.execute(sa.select(AuditEntry.action, AuditEntry.target_id, AuditEntry.actor_id)
+                              .where(AuditEntry.action.like("event.%")).order_by(AuditEntry.id)).all()
+    assert rows == [("event.validate", event_named("Atelier A").id, people.animateur.id),
+                    ("event.request_changes", event_named("Atelier B").id, people.animateur.id),
+                    ("event.refuse", event_named("Atelier C").id, people.animateur.id)]
+    journal = text(as_(make_user(role="admin")).get("/admin/journal"))
+    assert "Événement validé" in journal and "Événement refusé" in journal and "Atelier C : Doublon" in journal
