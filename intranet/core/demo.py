@@ -31,9 +31,13 @@ PARTNERS = [
 ]
 
 
-# One realistic chargée or chargé d'accueil per office, in the order of PARTNERS.
-MEMBER_NAMES = ["Sophie Lacombe", "Thomas Vidal", "Claire Fabre", "Nicolas Delmas", "Émilie Roux",
-                "Julie Cantuel", "Pierre Veyrier", "Laure Bonnefoy", "Antoine Lavergne", "Marion Salat"]
+# One realistic chargée or chargé d'accueil per office, in the order of PARTNERS; the job title
+# agrees with the person.
+MEMBERS = [("Sophie Lacombe", "Chargée d'accueil"), ("Thomas Vidal", "Chargé d'accueil"),
+           ("Claire Fabre", "Directrice de l'office"), ("Nicolas Delmas", "Chargé d'accueil"),
+           ("Émilie Roux", "Chargée de communication"), ("Julie Cantuel", "Chargée d'accueil"),
+           ("Pierre Veyrier", "Directeur de l'office"), ("Laure Bonnefoy", "Chargée d'accueil"),
+           ("Antoine Lavergne", "Chargé de promotion"), ("Marion Salat", "Directrice de l'office")]
 
 
 def demo_accounts() -> list[str]:
@@ -59,7 +63,7 @@ def load_demo() -> str:
         User(email="animateur@demo.local", name="Julien Animateur", role="animateur", organization_id=agency.id,
              job_title="Animateur du réseau", password_hash=pw, created_at=now),
     ])
-    for (name, code, office, login), person in zip(PARTNERS, MEMBER_NAMES, strict=True):
+    for (name, code, office, login), (person, job_title) in zip(PARTNERS, MEMBERS, strict=True):
         territory = Territory(name=name, code=code, parent_id=cantal.id)
         db.session.add(territory)
         db.session.flush()
@@ -67,7 +71,7 @@ def load_demo() -> str:
         db.session.add(org)
         db.session.flush()
         db.session.add(User(email=f"{login}@demo.local", name=person, role="membre",
-                            organization_id=org.id, job_title="Chargée d'accueil", password_hash=pw,
+                            organization_id=org.id, job_title=job_title, password_hash=pw,
                             created_at=now))
     db.session.flush()
     return f"1 agence, {len(PARTNERS)} offices, {len(demo_accounts())} comptes"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
@@ -21,10 +21,11 @@ def load_demo() -> str:
     monday = today - timedelta(days=today.weekday()) + timedelta(days=7)
     audience = network_audience()
 
-    def data(title, cat, day, start, end, **kw):
+    def data(title, cat, day, start, end, end_day=None, **kw):
         return services.EventData(title=title, category_id=cats.get(cat), description=kw.pop("description", ""),
                                   tz="Europe/Paris", is_all_day=kw.pop("all_day", False),
-                                  start_local=datetime.combine(day, start), end_local=datetime.combine(day, end), **kw)
+                                  start_local=datetime.combine(day, start),
+                                  end_local=datetime.combine(end_day or day, end), **kw)
 
     animateur, salers, aurillac = (people["animateur@demo.local"], people["salers@demo.local"],
                                    people["aurillac@demo.local"])
@@ -37,8 +38,13 @@ def load_demo() -> str:
     services.create_event(animateur, data(
         "Réunion du réseau des offices", "Réunion réseau", monday + timedelta(days=10), time(14), time(16, 30),
         online_url="https://visio.example.org/reseau", organization_id=animateur.organization_id), audience)
+    # The first weekend of September, as the Salers office's post says.
+    september = date(today.year + (today.month >= 9), 9, 1)
+    saturday = september + timedelta(days=(5 - september.weekday()) % 7)
     services.create_event(salers, data(
-        "Fête de la Salers", "Manifestation", monday + timedelta(days=20), time(), time(), all_day=True,
+        "Fête de la Salers", "Manifestation", saturday, time(), time(), end_day=saturday + timedelta(days=1),
+        all_day=True, description="Concours de la race Salers, marché de producteurs et démonstrations de "
+        "traite. Bénévoles pour l'accueil : samedi matin et dimanche après-midi.",
         place="Place Tyssandier d'Escous", commune="Salers", price_kind="free",
         organization_id=salers.organization_id), audience, publish_now=True)
     services.create_event(aurillac, data(

@@ -693,6 +693,14 @@ def category_edit(category_id: int):
 
 
 @bp.app_template_global()
+def events_repeat(event: Event) -> str:
+    """« chaque semaine »: how a series repeats, in a list where it shows once."""
+    freq = parse_rule(event.rrule).get("FREQ")
+    return {"DAILY": _("chaque jour"), "WEEKLY": _("chaque semaine"), "MONTHLY": _("chaque mois"),
+            "YEARLY": _("chaque année")}.get(freq, "")
+
+
+@bp.app_template_global()
 def events_when(event: Event, start_at=None, end_at=None) -> str:
     return services.when_text(event, start_at, end_at)
 

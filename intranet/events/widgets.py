@@ -8,5 +8,17 @@ from flask_login import current_user
 from intranet.events.services import upcoming
 
 
+SHOWN = 5
+
+
 def next_events() -> str:
-    return render_template("events/widget.html", items=upcoming(current_user, limit=5))
+    """The next five events, a series once (its next date and « chaque semaine »), so that a weekly
+    training does not fill the list."""
+    items, seen = [], set()
+    for occ, event in upcoming(current_user, limit=SHOWN * 4):
+        if event.id not in seen:
+            seen.add(event.id)
+            items.append((occ, event))
+        if len(items) == SHOWN:
+            break
+    return render_template("events/widget.html", items=items)

@@ -3,6 +3,7 @@
 from flask_babel import lazy_gettext as _l
 
 from intranet.core.plugins import ActivityType, GroupTab, NavEntry, Permission, Plugin
+from intranet.groups.demo import load_demo
 from intranet.groups.notifications import KINDS, TYPES, connect_receivers
 from intranet.groups.profile import groups_section
 from intranet.groups.services import GROUP_PRINCIPAL
@@ -22,7 +23,8 @@ plugin = Plugin(
     ),
     nav=(NavEntry(_l("Groupes"), "groups.index", order=30, icon="people-fill"),),
     group_tabs=(
-        GroupTab("groups.about", _l("À propos"), "groups.show", order=0),
+        # After the Fil (10) and the Agenda (20): a group opens on its discussion (groups.show).
+        GroupTab("groups.about", _l("À propos"), "groups.about", order=50),
         GroupTab("groups.members", _l("Membres"), "groups.members", order=800),
         GroupTab("groups.settings", _l("Paramètres"), "groups.settings", order=900),
     ),
@@ -33,4 +35,5 @@ plugin = Plugin(
     notifiable_kinds=KINDS,
     setup=connect_receivers,
     profile_sections=(groups_section,),
+    demo=load_demo,
 )

@@ -330,7 +330,8 @@ def respond(user: User, req: GroupRequest, accept: bool) -> None:
 
 # -- the group page's tabs ------------------------------------------------------------------
 
-def _tabs(group: Group):
+def group_tabs(group: Group):
+    """The tabs of the group page the current person may open, in order."""
     registry = current_registry()
     tabs = []
     for tab in registry.group_tabs:
@@ -351,7 +352,7 @@ def render_group_page(template: str, group: Group, active: str, **context):
     from intranet.core.notifications import is_group_muted
 
     m = membership(group, current_user)
-    return render_template(template, group=group, tabs=_tabs(group), active=active, membership=m,
+    return render_template(template, group=group, tabs=group_tabs(group), active=active, membership=m,
                            muted=m is not None and is_group_muted(current_user.id, group.id),
                            can_manage=can_manage(current_user, group),
                            can_see_content=can_see_content(current_user, group),

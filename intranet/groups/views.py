@@ -105,6 +105,18 @@ def _save_image(form) -> str | None:
 @bp.route("/<int:group_id>")
 @login_required
 def show(group_id: int):
+    """The group's home: its first tab the person may see (the Fil for those who see the content,
+    « À propos » for the others), served at the group's own address."""
+    group = _group_or_404(group_id)
+    first = services.group_tabs(group)[0]
+    if first.key == "groups.about":
+        return about(group_id)
+    return current_app.view_functions[first.endpoint](group_id=group_id)
+
+
+@bp.route("/<int:group_id>/a-propos")
+@login_required
+def about(group_id: int):
     group = _group_or_404(group_id)
     return render_group_page("groups/show.html", group, "groups.about")
 

@@ -137,6 +137,10 @@ def test_private_group_invitation_and_privacy(live_server, page, _browser, make_
         mpage.wait_for_url(_url(rf"/groups/{group_id}"))
         expect(mpage.get_by_role("alert")).to_contain_text(f"Bienvenue dans le groupe « {GROUP} » !")
         expect(mpage.get_by_text("Vous êtes membre")).to_be_visible()
+        # A member lands on the group's discussion; « À propos » tells what the group is.
+        expect(mpage.locator("main").get_by_role("link", name="Fil")).to_have_attribute("aria-current", "page")
+        mpage.locator("main").get_by_role("link", name="À propos").click()
+        mpage.wait_for_url(_url(rf"/groups/{group_id}/a-propos"))
         expect(mpage.get_by_text(DESCRIPTION)).to_be_visible()
         expect(mpage.get_by_text(RESERVED)).to_have_count(0)
         _shots(mpage, "show-member")

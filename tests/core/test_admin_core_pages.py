@@ -384,10 +384,44 @@ def test_flask_setup_loads_the_demo_network_once(app, client, login):
     salers = db.session.scalar(sa.select(User).where(User.email == "salers@demo.local"))
     assert "Salers" in salers.organization.name
 
+    _the_demo_network_looks_lived_in(app, login, DEMO_PASSWORD)
+
     counts = _demo_counts()
     again = app.test_cli_runner().invoke(args=["setup"])
     assert again.exit_code == 0, again.output
     assert _demo_counts() == counts
+
+
+def _the_demo_network_looks_lived_in(app, login, password):
+    from intranet.events.models import Event
+    from intranet.feed.models import Post
+    from intranet.groups.models import Group, Membership
+
+    people = {u.email: u for u in db.session.scalars(sa.select(User))}
+    # Job titles agree with the people: « Chargé » for Thomas, « Chargée » for Sophie.
+    assert people["hautesterres@demo.local"].job_title == "Chargé d'accueil"
+    assert people["aurillac@demo.local"].job_title == "Chargée d'accueil"
+    # Groups with members and a discussion in their Fil; the directors' one is private.
+    groups = {g.name: g for g in db.session.scalars(sa.select(Group))}
+    assert {"Accueil et conseil en séjour", "Communication et réseaux sociaux", "Directeurs d'offices"} <= set(groups)
+    assert groups["Directeurs d'offices"].visibility == "private"
+    for group in groups.values():
+        members = db.session.scalar(sa.select(sa.func.count()).where(Membership.group_id == group.id))
+        posts = db.session.scalar(sa.select(sa.func.count()).where(Post.group_id == group.id,
+                                                                   Post.activity_key.is_(None)))
+        assert members >= 3 and posts >= 1, group.name
+    c = app.test_client()
+    login(people["salers@demo.local"], password=password, c=c)
+    listing = _shown(c.get("/groups/"))
+    assert "Aucun groupe pour l'instant" not in listing and "Accueil et conseil en séjour" in listing
+    # The Fête de la Salers is where its post says: the first weekend of September.
+    fete = db.session.scalar(sa.select(Event).where(Event.title == "Fête de la Salers"))
+    assert fete.start_local.month == 9 and fete.start_local.day <= 7 and fete.start_local.weekday() == 5
+    # The weekly training shows once among the dashboard's next events, with « chaque semaine ».
+    dashboard = _shown(c.get("/"))
+    widget = dashboard.split("Prochains événements", 1)[1].split("Tout l'agenda", 1)[0]
+    assert widget.count("Formation : accueillir la clientèle étrangère") == 1
+    assert "chaque semaine" in widget and widget.count("<li") >= 4
 
 
 def test_a_second_setup_keeps_changes_made_since(app, login):

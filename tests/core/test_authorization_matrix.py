@@ -98,6 +98,7 @@ EXPECTED: dict[str, dict[str, int]] = {
     "groups.mine": PRIVATE,
     "groups.create": _cell(302, 403, 200, 200),  # groups.create: admin and animateur by default
     "groups.show": SECRET_GROUP,
+    "groups.about": SECRET_GROUP,
     "groups.image": SECRET_GROUP,  # the group of the fixture has a real image → 200
     "groups.members": SECRET_GROUP,
     "groups.settings": SECRET_GROUP,

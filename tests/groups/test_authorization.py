@@ -70,6 +70,7 @@ EXPECTED: dict[str, dict[str, dict[str, int]]] = {
     # groups.create: animateurs and admins by default (a setting may grant it to members).
     "groups.create": _same(_roles(302, 403, 403, 403, 200, 200)),
     "groups.show": _group_page(200),
+    "groups.about": _group_page(200),
     "groups.image": _group_page(200),  # the group has a real image
     "groups.members": _members_only(200),
     "groups.settings": _managers_only(200),

@@ -575,3 +575,19 @@ def test_audience_search_and_group_list_ignore_accents_and_case(make_org, make_u
     assert labels == {"Élodie Fabre"}
     assert "Référents numériques" in text(c.get("/groups/?q=referents"))
     assert "Référents numériques" not in text(c.get("/groups/?q=%25"))  # a typed % is not a wildcard
+
+
+def test_a_group_opens_on_its_fil_for_those_who_see_it_and_on_about_for_the_others(factories, as_, make_user):
+    owner = make_user(name="Olga Propriétaire")
+    group = factories.group(name="Directeurs d'offices", visibility="private", join_policy="invitation",
+                            owner=owner, description="L'espace des directrices et directeurs.")
+    member_page = as_(owner).get(f"/groups/{group.id}").get_data(as_text=True)
+    active = re.search(r'class="nav-link active" aria-current="page" href="([^"]+)">([^<]+)<', member_page)
+    assert active and active.group(2) == "Fil" and active.group(1) == f"/feed/groupe/{group.id}"
+    assert f'href="/groups/{group.id}/a-propos">À propos<' in member_page
+    about = as_(owner).get(f"/groups/{group.id}/a-propos").get_data(as_text=True)
+    assert "L'espace des directrices et directeurs." in html.unescape(about)
+    # Someone outside a private group sees what it is about, and no Fil.
+    outsider = as_(make_user()).get(f"/groups/{group.id}").get_data(as_text=True)
+    assert 'aria-current="page" href="/groups/%d/a-propos">À propos<' % group.id in outsider
+    assert f"/feed/groupe/{group.id}" not in outsider
