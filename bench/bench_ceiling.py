@@ -210,9 +210,7 @@ def _build(n: dict) -> dict:
     bench_feed._seed_big(n, rng, now, viewer, group)
     t_feed = time.perf_counter() - t0
     t0 = time.perf_counter()
-    net = bench_events._network(rng)  # its seed_network finds the feed's network already there
-    if net["viewer"] != viewer:
-        raise BenchError(f"the agenda's viewer #{net['viewer']} is not the feed's #{viewer}")
+    net = _agenda_network(viewer)
     events = bench_events._seed_events(n["events"], paris_today(), net, rng)
     t_events = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -230,6 +228,37 @@ def _build(n: dict) -> dict:
           f"({events['recurring']} recurring, {counts['events_occurrences']} occurrences) in {t_events:.1f} s; "
           f"zone {zone} with {fvt_rows} daily figures over 2 years in {t_fvt:.1f} s")
     return {"viewer": viewer, "email": user.email, "group": group, "zone": zone}
+
+
+def _agenda_network(viewer: int) -> dict:
+    """What ``bench_events._event_row`` picks authors and audiences from, made of the feed's network
+    (``bench_events._network`` would add its own groups and memberships): the people, the audiences
+    of the network, of each organization and of 20 groups (the viewer's among them) with their
+    members, the categories of the migration."""
+    from intranet.core.audiences import NETWORK, ORG, get_audience
+    from intranet.core.models import User
+    from intranet.events.models import Category
+    from intranet.extensions import db
+    from intranet.groups.models import Membership
+
+    users = db.session.execute(sa.select(User.id, User.organization_id).where(
+        User.is_active_account.is_(True)).order_by(User.id)).all()
+    mine = db.session.scalars(sa.select(Membership.group_id).where(Membership.user_id == viewer)).all()
+    others = db.session.scalars(sa.select(Membership.group_id).where(Membership.group_id.not_in(mine))
+                                .distinct().order_by(Membership.group_id).limit(20 - len(mine))).all()
+    members: dict[int, list[int]] = {}
+    for group_id, user_id in db.session.execute(sa.select(Membership.group_id, Membership.user_id)
+                                                .where(Membership.group_id.in_([*mine, *others]))):
+        members.setdefault(group_id, []).append(user_id)
+    audiences = {("network", 0): get_audience([(NETWORK, 0)]).id}
+    for org_id in {u.organization_id for u in users}:
+        audiences[("org", org_id)] = get_audience([(ORG, org_id)]).id
+    for group_id in members:
+        audiences[("group", group_id)] = get_audience([("group", group_id)]).id
+    db.session.commit()
+    return {"users": [(u.id, u.organization_id) for u in users], "org_of": {u.id: u.organization_id for u in users},
+            "viewer": viewer, "members": members, "audiences": audiences,
+            "categories": {c.name: c.id for c in db.session.scalars(sa.select(Category))}}
 
 
 def _fvt_zone(viewer: int) -> tuple[str, int]:
