@@ -1,7 +1,8 @@
-"""``python -m bench --scale small|full [--only NAME] [--db sqlite|postgres]``
+"""``python -m bench --scale small|full [--only NAME] [--db sqlite|postgres] [--database-url URL]``
 
 Runs every benchmark of BENCHMARKS (later issues append theirs), then prints one table: each
-figure beside its target, OK or MISS. Exit status 1 when a target is missed or a benchmark fails.
+figure beside its target, OK or MISS (BELOW for a measurement, such as ``ceiling``'s ratios, which
+never fails the run). Exit status 1 when a target is missed or a benchmark fails.
 ``small`` keeps each issue's data size and times fewer requests; ``full`` times more.
 """
 
