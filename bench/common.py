@@ -30,6 +30,7 @@ class Result:
     target: str
     ok: bool
     timing: bool = False  # a time figure, which another busy process can spoil
+    advisory: bool = False  # a measurement beside a target: BELOW when missed, never a MISS of the run
 
 
 @dataclass
