@@ -50,7 +50,9 @@ lint: $(VENV)/.installed
 
 ## bench: every benchmark at a reduced scale, each figure beside its target
 bench: install
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)  # the ceiling's load generator
 	$(PY) -m bench --scale small
 
 bench-full: install
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(PY) -m bench --scale full
