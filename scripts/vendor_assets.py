@@ -14,6 +14,7 @@ Layout produced (served by Flask under /static/vendor/):
     vendor/bootstrap-icons/fonts/bootstrap-icons.woff2, .woff
     vendor/echarts/echarts.min.js
     vendor/echarts/langFR.js
+    vendor/tom-select/tom-select.complete.min.js, tom-select.bootstrap5.min.css
     vendor/licenses/<package>/LICENSE...            (and NOTICE for echarts)
 
 Standard library only. Idempotent: files already identical are left untouched,
@@ -46,6 +47,10 @@ FILES: list[tuple[str, str]] = [
     # Apache ECharts (Apache-2.0); use echarts.init(el, null, {locale: "FR"})
     ("echarts/dist/echarts.min.js", "echarts/echarts.min.js"),
     ("echarts/i18n/langFR.js", "echarts/langFR.js"),
+    # Tom Select (Apache-2.0): the « Visible par » chip picker; "complete" bundles its plugins
+    # (remove_button) and @orchidjs/sifter and unicode-variants (accent-insensitive search).
+    ("tom-select/dist/js/tom-select.complete.min.js", "tom-select/tom-select.complete.min.js"),
+    ("tom-select/dist/css/tom-select.bootstrap5.min.css", "tom-select/tom-select.bootstrap5.min.css"),
     # Licences of the packages served, and of the code bundled inside them
     # (Popper in bootstrap.bundle.min.js; zrender, tslib and d3 parts in echarts.min.js).
     ("bootstrap/LICENSE", "licenses/bootstrap/LICENSE"),
@@ -56,6 +61,8 @@ FILES: list[tuple[str, str]] = [
     ("@popperjs/core/LICENSE.md", "licenses/popperjs-core/LICENSE.md"),
     ("zrender/LICENSE", "licenses/zrender/LICENSE"),
     ("tslib/LICENSE.txt", "licenses/tslib/LICENSE.txt"),
+    ("tom-select/LICENSE", "licenses/tom-select/LICENSE"),
+    ("@orchidjs/unicode-variants/LICENSE", "licenses/orchidjs-unicode-variants/LICENSE"),
 ]
 
 

@@ -7,7 +7,6 @@ from flask_login import current_user
 
 from intranet.events.services import upcoming
 
-
 SHOWN = 5
 
 

@@ -129,8 +129,12 @@ def _propose(page, *, title: str, category: str, day: date, start: str, end: str
         form.get_by_role("radio", name=price, exact=True).check()
     if capacity:
         form.get_by_label("Nombre de places").fill(str(capacity))
-    if audience:
-        form.get_by_label("Visible par", exact=True).select_option(value=audience)
+    if audience:  # typed into the chip picker, chosen with Enter
+        form.get_by_role("combobox", name="Visible par").click()
+        page.keyboard.type(audience)
+        expect(page.locator(".ts-dropdown .option.active")).to_contain_text(audience)
+        page.keyboard.press("Enter")
+        page.keyboard.press("Escape")
     form.get_by_role("button", name=submit, exact=True).click()
     page.wait_for_url(_url(r"/events/\d+"))
     expect(page.get_by_role("heading", name=title, level=1)).to_be_visible()
@@ -194,7 +198,7 @@ def test_events_journey_propose_validate_register_and_ical_subscription(
     proposer = make_user(name="Paul Proposeur", email="paul@salers.fr", organization=salers)
     member = make_user(name="Marie Membre", email="marie@mauriac.fr", organization=mauriac)
     insider = make_user(name="Gilles Groupe", email="gilles@aurillac.fr", organization=aurillac)
-    group = factories.group(name=GROUP, visibility="private", join_policy="invitation", owner=insider)
+    factories.group(name=GROUP, visibility="private", join_policy="invitation", owner=insider)
 
     today = datetime.now(PARIS).date()
     month = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
@@ -233,7 +237,7 @@ def test_events_journey_propose_validate_register_and_ical_subscription(
         _open_agenda(gpage)
         private_id = _propose(
             gpage, title=PRIVATE, category="Réunion réseau", day=private_day, start="14:00", end="16:00",
-            place="Salle du conseil", commune="Aurillac", audience=f"group:{group.id}")
+            place="Salle du conseil", commune="Aurillac", audience=GROUP)
         expect(gpage.get_by_role("alert")).to_contain_text("attend la validation")
         expect(gpage.locator("main")).to_contain_text(f"Visible par : le groupe « {GROUP} »")
         _no_console_errors(gpage)

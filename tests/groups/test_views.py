@@ -589,5 +589,5 @@ def test_a_group_opens_on_its_fil_for_those_who_see_it_and_on_about_for_the_othe
     assert "L'espace des directrices et directeurs." in html.unescape(about)
     # Someone outside a private group sees what it is about, and no Fil.
     outsider = as_(make_user()).get(f"/groups/{group.id}").get_data(as_text=True)
-    assert 'aria-current="page" href="/groups/%d/a-propos">À propos<' % group.id in outsider
+    assert f'aria-current="page" href="/groups/{group.id}/a-propos">À propos<' in outsider
     assert f"/feed/groupe/{group.id}" not in outsider

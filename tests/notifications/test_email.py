@@ -157,13 +157,15 @@ def test_the_unsubscribe_link_works_without_login_and_stops_that_type_only(app, 
     resp = anonymous.get(unsubscribe_path(msg))
     assert resp.status_code == 200
     assert "Confirmer le désabonnement" in text(resp)
-    assert bus.preferences_for([guest.id], "groups.invitation")[guest.id] == {"web": True, "email": True, "digest": False}
+    assert bus.preferences_for([guest.id], "groups.invitation")[guest.id] == \
+        {"web": True, "email": True, "digest": False}
     resp = anonymous.post(unsubscribe_path(msg))  # the button: no login, no CSRF token, the signed token
     assert resp.status_code == 200
     page = text(resp)
     assert f"{guest.email} ne recevra plus d'e-mail pour : « On m'invite dans un groupe »" in page
     assert "Mes notifications" in page  # a way back to the preferences
-    assert bus.preferences_for([guest.id], "groups.invitation")[guest.id] == {"web": True, "email": False, "digest": False}
+    assert bus.preferences_for([guest.id], "groups.invitation")[guest.id] == \
+        {"web": True, "email": False, "digest": False}
 
     # The next invitation: in the centre, no e-mail.
     invite(app, owner, g2, guest)

@@ -231,8 +231,10 @@ def test_a_member_turns_an_email_off_goes_weekly_and_unmutes_a_group(app, world,
                 follow_redirects=True)
     assert "Vos préférences de notification sont enregistrées." in text(resp)
 
-    assert bus.preferences_for([reader.id], "groups.invitation")[reader.id] == {"web": True, "email": False, "digest": False}
-    assert bus.preferences_for([reader.id], "groups.new_member")[reader.id] == {"web": True, "email": True, "digest": False}
+    assert bus.preferences_for([reader.id], "groups.invitation")[reader.id] == \
+        {"web": True, "email": False, "digest": False}
+    assert bus.preferences_for([reader.id], "groups.new_member")[reader.id] == \
+        {"web": True, "email": True, "digest": False}
     assert bus.frequencies_for([reader.id])[reader.id] == "weekly"
     assert not bus.is_group_muted(reader.id, world["g1"].id) and bus.is_group_muted(reader.id, world["g2"].id)
     html = c.get("/notifications/preferences").get_data(as_text=True)

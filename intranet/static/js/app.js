@@ -31,62 +31,56 @@ document.querySelectorAll("input[data-people-search]").forEach(function (input) 
   });
 });
 
-// The « Visible par » picker: search people, organizations and groups; keep the summary up to date.
+// The « Visible par » picker: chips (Tom Select) over the plain multiple select, which the form
+// still sends as it is; people are searched on the server, the summary is asked of the server.
 document.querySelectorAll("[data-audience-picker]").forEach(function (box) {
+  if (typeof TomSelect === "undefined") { return; }  // the plain select keeps working
   var select = box.querySelector("select");
-  var search = box.querySelector("[data-audience-search]");
-  var suggestions = box.querySelector("[data-audience-suggestions]");
   var summary = box.querySelector("[data-audience-summary]");
-  box.querySelector("[data-audience-search-box]").classList.remove("d-none");
-  var timer = null;
+  var hint = box.querySelector("[data-audience-nojs-hint]");
+  if (hint) { hint.remove(); }
+  var d = box.dataset;
+
+  function text(value) { var span = document.createElement("span"); span.textContent = value; return span.innerHTML; }
 
   function refreshSummary() {
     var params = new URLSearchParams();
     Array.prototype.forEach.call(select.selectedOptions, function (o) { params.append("e", o.value); });
-    fetch(box.dataset.describeUrl + "?" + params.toString(), {credentials: "same-origin"})
+    fetch(d.describeUrl + "?" + params.toString(), {credentials: "same-origin"})
       .then(function (r) { return r.json(); })
       .then(function (data) { summary.textContent = data.text; });
   }
 
-  function choose(item) {
-    var existing = select.querySelector('option[value="' + item.value + '"]');
-    if (!existing) {
-      existing = document.createElement("option");
-      existing.value = item.value;
-      existing.textContent = item.label;
-      select.appendChild(existing);
-    }
-    existing.selected = true;
-    var network = select.querySelector('option[value="network:0"]');
-    if (network && item.value !== "network:0") { network.selected = false; }
-    suggestions.replaceChildren();
-    search.value = "";
-    refreshSummary();
-  }
-
-  select.addEventListener("change", refreshSummary);
-  search.addEventListener("input", function () {
-    clearTimeout(timer);
-    var q = search.value.trim();
-    if (q.length < 2) { suggestions.replaceChildren(); return; }
-    timer = setTimeout(function () {
-      fetch(box.dataset.searchUrl + "?q=" + encodeURIComponent(q), {credentials: "same-origin"})
+  var picker = new TomSelect(select, {
+    plugins: {remove_button: {title: d.remove}},
+    valueField: "value", labelField: "label", searchField: ["label", "detail"],
+    placeholder: d.placeholder, hidePlaceholder: false, maxOptions: 50,
+    closeAfterSelect: true,
+    // « Tout le réseau » and a narrower choice exclude each other, as on the server.
+    onItemAdd: function (value) {
+      if (value === "network:0") { this.setValue(["network:0"], true); }
+      else if (this.items.indexOf("network:0") !== -1) { this.removeItem("network:0", true); }
+      this.setTextboxValue("");
+    },
+    onChange: refreshSummary,
+    shouldLoad: function (query) { return query.length >= 2; },
+    load: function (query, callback) {
+      fetch(d.searchUrl + "?kind=user&q=" + encodeURIComponent(query), {credentials: "same-origin"})
         .then(function (r) { return r.json(); })
-        .then(function (data) {
-          suggestions.replaceChildren();
-          data.results.forEach(function (item) {
-            var li = document.createElement("li");
-            var button = document.createElement("button");
-            button.type = "button";
-            button.className = "list-group-item list-group-item-action";
-            button.textContent = item.label + " — " + item.detail;
-            button.addEventListener("click", function () { choose(item); });
-            li.appendChild(button);
-            suggestions.appendChild(li);
-          });
-        });
-    }, 200);
+        .then(function (data) { callback(data.results); })
+        .catch(function () { callback(); });
+    },
+    render: {
+      option: function (item, escape) {
+        return "<div>" + escape(item.label) + (item.detail ? ' <small class="text-body-secondary">— ' +
+          escape(item.detail) + "</small>" : "") + "</div>";
+      },
+      item: function (item, escape) { return "<div>" + escape(item.label) + "</div>"; },
+      no_results: function () { return '<div class="no-results">' + text(d.noResults) + "</div>"; },
+      loading: function () { return '<div class="spinner-border spinner-border-sm m-2" role="status"><span class="visually-hidden">' + text(d.loading) + "</span></div>"; }
+    }
   });
+  picker.control_input.setAttribute("aria-label", box.querySelector("legend").textContent);
 });
 
 // ---- Feed ------------------------------------------------------------------------------------
