@@ -30,6 +30,7 @@ plugin = Plugin(
         NavEntry(_l("Agenda"), "events.index", order=20, icon="calendar3"),
         NavEntry(_l("Événements à valider"), "events.to_validate", area="admin", order=80,
                  permission="events.validate"),
+        NavEntry(_l("Mes propositions d'événements"), "events.mine", area="user", order=45),
         NavEntry(_l("Mon agenda dans mon calendrier (iCal)"), "events.subscription", area="user", order=50),
         NavEntry(_l("Catégories d'événements"), "events.categories", area="admin", order=85,
                  permission="events.categories"),

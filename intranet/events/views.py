@@ -366,6 +366,17 @@ def cancel(event_id: int):
 
 # -- validation -----------------------------------------------------------------------------------
 
+@bp.route("/mes-propositions")
+@login_required
+def mine():
+    """The events a person proposed, those waiting first: where each one stands, and the agency's note."""
+    waiting = sa.case((Event.status.in_(("pending", "changes_requested")), 0), else_=1)
+    query = (sa.select(Event).where(Event.author_id == current_user.id)
+             .order_by(waiting, Event.created_at.desc(), Event.id.desc()))
+    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    return render_template("events/mine.html", page=page)
+
+
 @bp.route("/a-valider")
 @login_required
 @require("events.validate")

@@ -171,6 +171,7 @@ EXPECTED: dict[str, dict[str, int]] = {
     "events.import_ics": _cell(302, 403, 200, 200),
     # One's own subscription URL: anyone logged in.
     "events.subscription": PRIVATE,
+    "events.mine": PRIVATE,
     "events.subscription_action": _cell(302, 302, 302, 302),
     # The personal iCal feed needs no session (calendar apps have none): a bogus token is a 404
     # for everyone, logged in or not.

@@ -577,3 +577,20 @@ def test_every_validation_decision_is_in_the_audit_log(people, as_, make_user):
                     ("event.refuse", event_named("Atelier C").id, people.animateur.id)]
     journal = text(as_(make_user(role="admin")).get("/admin/journal"))
     assert "Événement validé" in journal and "Événement refusé" in journal and "Atelier C : Doublon" in journal
+
+
+def test_a_member_follows_their_proposals_on_their_own_page(people, as_):
+    proposer, animateur = as_(people.proposer), as_(people.animateur)
+    for title in ("Éductour des Monts", "Salon du chocolat", "Balade contée"):
+        propose(proposer, people.office, title=title)
+    propose(as_(people.colleague), people.office, title="Proposition d'une autre personne")
+    post(animateur, f"/events/{event_named('Éductour des Monts').id}/valider")
+    post(animateur, f"/events/{event_named('Salon du chocolat').id}/refuser", {"note": "Hors du territoire"})
+    assert "Mes propositions" in text(proposer.get("/events/"))
+    page = text(proposer.get("/events/mes-propositions"))
+    assert "Proposition d'une autre personne" not in page
+    # The one still waiting first, then the answered ones, each with where it stands.
+    assert page.index("Balade contée") < page.index("Salon du chocolat")
+    assert page.index("Balade contée") < page.index("Éductour des Monts")
+    assert "En attente de validation" in page and "Refusé" in page and "Publié" in page
+    assert "Le mot de l'agence : Hors du territoire" in page
