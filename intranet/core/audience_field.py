@@ -2,7 +2,7 @@
 
 Submitted values are strings ``kind:id`` (``network:0``, ``org:3``, ``group:5``, ``user:7``). The
 field checks each one exists and that the author may see the group, and gives the entries to
-``get_audience()``. The template macro ``audience_picker`` (templates/_macros/audience.html)
+``get_audience()``. The template macro ``audience_picker`` (templates/macros/audience.html)
 renders it; static/js/app.js adds the search-as-you-type for people and the plain-French summary.
 """
 

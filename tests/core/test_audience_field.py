@@ -170,7 +170,7 @@ def test_options_keep_the_people_already_chosen(app, world):
     assert selected == {("Personnes", "Marc Collègue"), ("Groupes", "Accueil vélo")}
 
 
-PICKER = '{% from "_macros/audience.html" import audience_picker %}{{ audience_picker(form.audience) }}'
+PICKER = '{% from "macros/audience.html" import audience_picker %}{{ audience_picker(form.audience) }}'
 
 
 def _text(html: str) -> str:
