@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from intranet.core.audiences import Shared
+from intranet.core.markup import RENDERER_VERSION
 from intranet.core.models import User
 from intranet.core.timeutil import UTCDateTime, utcnow
 from intranet.extensions import db
@@ -41,6 +42,9 @@ class Post(Shared, db.Model):
     group_id: Mapped[int | None] = mapped_column(sa.ForeignKey("groups_groups.id", ondelete="CASCADE"))
     body: Mapped[str] = mapped_column(sa.Text, default="")
     body_html: Mapped[str] = mapped_column(sa.Text, default="")
+    # The renderer version that wrote body_html (core.markup.RENDERER_VERSION): older HTML is
+    # rendered again (feed.rerender job; the page renders it meanwhile).
+    render_version: Mapped[int] = mapped_column(default=RENDERER_VERSION, server_default="0")
     # Activity items: what another plugin published ("documents.shared"…), which object, and what
     # its renderer needs (title, url, excerpt), captured when it was published.
     activity_key: Mapped[str | None] = mapped_column(sa.String(100))
@@ -97,6 +101,9 @@ class Comment(db.Model):
     author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("core_users.id", ondelete="SET NULL"), index=True)
     body: Mapped[str] = mapped_column(sa.Text, default="")
     body_html: Mapped[str] = mapped_column(sa.Text, default="")
+    # The renderer version that wrote body_html (core.markup.RENDERER_VERSION): older HTML is
+    # rendered again (feed.rerender job; the page renders it meanwhile).
+    render_version: Mapped[int] = mapped_column(default=RENDERER_VERSION, server_default="0")
     # A deleted comment that has replies stays as « Commentaire supprimé » so the replies keep
     # their context.
     is_deleted: Mapped[bool] = mapped_column(sa.Boolean, default=False)

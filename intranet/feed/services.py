@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from intranet.core.audiences import Audience, AudienceEntry, audience_viewers, can_view, get_audience, visible_to
+from intranet.core.markup import RENDERER_VERSION
 from intranet.core.models import User
 from intranet.core.notifications import notify
 from intranet.core.security import MAX_ID
@@ -181,7 +182,7 @@ def update_post(user: User, post: Post, body: str, removed_attachment_ids: set[i
     post.attachments = keep
     post.has_attachments = bool(keep)
     post.body = body
-    post.body_html = render_with_mentions(body)
+    post.body_html, post.render_version = render_with_mentions(body), RENDERER_VERSION
     post.edited_at = utcnow()
     db.session.flush()
     mentioned = mentioned_users(body)
@@ -302,7 +303,7 @@ def update_comment(user: User, comment: Comment, body: str) -> None:
         raise FeedError(_("Le commentaire est vide."))
     before = {u.id for u in mentioned_users(comment.body)}
     comment.body = body
-    comment.body_html = render_with_mentions(body)
+    comment.body_html, comment.render_version = render_with_mentions(body), RENDERER_VERSION
     comment.edited_at = utcnow()
     db.session.flush()
     post = db.session.get(Post, comment.post_id)
@@ -521,3 +522,43 @@ def viewers_condition(post: Post) -> sa.ColumnElement:
     if post.hidden_at is not None:
         cond = sa.or_(User.id == post.author_id, User.role.in_(("admin", "animateur")))
     return cond
+
+
+# -- stored HTML of an older renderer -------------------------------------------------------------
+
+RERENDER_BATCH = 500
+
+
+def rerender_stale(batch: int = RERENDER_BATCH) -> int:
+    """Render again, ``batch`` rows at most per table, the posts and comments whose HTML an older
+    renderer wrote (core.markup.RENDERER_VERSION changed); returns how many were rendered."""
+    done = 0
+    for model in (Post, Comment):
+        rows = db.session.scalars(sa.select(model).where(model.render_version != RENDERER_VERSION)
+                                  .order_by(model.id).limit(batch)).all()
+        for row in rows:
+            row.body_html = render_with_mentions(row.body) if row.body else ""
+            row.render_version = RENDERER_VERSION
+        done += len(rows)
+    db.session.flush()
+    return done
+
+
+def rerender_job(job=None, **_) -> str:
+    """The worker's periodic pass: a few batches, then the next run goes on."""
+    total = 0
+    for _batch in range(10):
+        count = rerender_stale()
+        db.session.commit()
+        total += count
+        if count < RERENDER_BATCH:
+            break
+    return f"{total} textes rendus à nouveau"
+
+
+def body_html(row) -> str:
+    """The HTML of a post or comment: the stored one when the current renderer wrote it, else
+    rendered now (until the job has caught up), so a change of renderer shows at once."""
+    if row.render_version == RENDERER_VERSION:
+        return row.body_html
+    return render_with_mentions(row.body) if row.body else ""

@@ -432,6 +432,11 @@ def feed_can_moderate(post: Post) -> bool:
 
 
 @bp.app_template_global()
+def feed_body_html(row) -> str:
+    return services.body_html(row)
+
+
+@bp.app_template_global()
 def like_count_text(count: int) -> str:
     """« 3 j'aime » under a post (the link is hidden at 0); the same text after a click (JSON)."""
     return ngettext("%(num)d j'aime", "%(num)d j'aime", count) if count else ""
