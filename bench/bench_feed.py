@@ -64,6 +64,7 @@ from bench.common import (
     summarize,
     time_pages,
 )
+from intranet.core.markup import RENDERER_VERSION  # pure module: no app is built by importing it
 
 NAME = "feed"
 TARGET_P95_MS = 60.0
@@ -192,7 +193,7 @@ def _post(pid, author, audience_id, at, text_html=("", ""), **extra) -> dict:
     row = {"id": pid, "group_id": None, "body": text_html[0], "body_html": text_html[1], "activity_key": None,
            "object_id": None, "data": {}, "has_attachments": False, "comment_count": 0, "like_count": 0,
            "pinned_at": None, "hidden_at": None, "hidden_reason": "", "hidden_by_id": None, "created_at": at,
-           "edited_at": None, "audience_id": audience_id, "author_id": author}
+           "edited_at": None, "audience_id": audience_id, "author_id": author, "render_version": RENDERER_VERSION}
     row.update(extra)
     return row
 
@@ -289,7 +290,7 @@ class _Seeder:
             text, html = rng.choice(self.comments_html)
             rows.append({"id": cid, "post_id": pid, "parent_id": parent, "author_id": self.someone(),
                          "body": text, "body_html": html, "is_deleted": False, "created_at": when,
-                         "edited_at": None})
+                         "edited_at": None, "render_version": RENDERER_VERSION})
             if parent is None:
                 tops.append(cid)
         replied = {r["parent_id"] for r in rows if r["parent_id"]}

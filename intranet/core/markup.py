@@ -20,7 +20,7 @@ import html
 import re
 import threading
 import xml.etree.ElementTree as etree
-from functools import partial
+from functools import lru_cache, partial
 
 import bleach
 import markdown
@@ -175,13 +175,29 @@ def render_markdown(text: str | None) -> Markup:
     """Render user markdown to safe HTML, ready to be inserted in a template as is."""
     if not text:
         return Markup("")
+    text = str(text)
+    if len(text) <= _CACHED_LENGTH:
+        # Safe: _render's output has been through the bleach allow-list.
+        return Markup(_render_cached(text))  # noqa: S704
+    return Markup(_render(text))  # noqa: S704
+
+
+_CACHED_LENGTH = 20_000  # the help page, a group's description…: texts that are shown again and again
+
+
+@lru_cache(maxsize=512)
+def _render_cached(text: str) -> str:
+    return _render(text)
+
+
+def _render(text: str) -> str:
+    """Markdown, then the bleach allow-list: the only way user text becomes HTML."""
     md = _renderer()
     try:
-        html_output = md.convert(str(text))
+        html_output = md.convert(text)
     finally:
         md.reset()
-    # Safe: the bleach allow-list above has just cleaned it.
-    return Markup(_cleaner.clean(html_output).strip())  # noqa: S704
+    return _cleaner.clean(html_output).strip()
 
 
 _WS_RE = re.compile(r"\s+")

@@ -10,8 +10,14 @@ from intranet.core.plugins import current_registry
 
 
 def nav_entries(area: str = "main"):
+    # The sorted menu is computed once per request (every page draws four areas of it).
+    from flask import g
+
+    menu = g.get("_nav_sorted")
+    if menu is None:
+        menu = g._nav_sorted = current_registry().nav
     out = []
-    for entry in current_registry().nav:
+    for entry in menu:
         if entry.area != area:
             continue
         if entry.permission and not can(current_user, entry.permission):

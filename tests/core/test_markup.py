@@ -293,3 +293,16 @@ def test_excerpt_of_nothing_is_empty():
 def test_excerpt_cuts_a_single_long_word():
     result = excerpt("a" * 400, length=50)
     assert result == "a" * 49 + "…"
+
+
+def test_a_text_shown_again_is_rendered_once_and_the_same():
+    from intranet.core import markup
+    text = "Un texte **affiché** sur chaque page, comme l'aide."
+    first = render_markdown(text)
+    hits = markup._render_cached.cache_info().hits
+    again = render_markdown(text)
+    assert again == first and isinstance(again, Markup)
+    assert markup._render_cached.cache_info().hits == hits + 1
+    long_text = "mot " * 6000  # past the cached length: rendered each time, not kept in memory
+    assert render_markdown(long_text).startswith("<p>mot mot")
+    assert markup._render_cached.cache_info().hits == hits + 1
