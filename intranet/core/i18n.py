@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from babel import dates, numbers
 from flask import Flask, current_app, g, has_request_context, request
+from flask.globals import _cv_app
 from flask_babel import format_date, get_locale, get_timezone, get_translations, gettext
 from flask_login import current_user
 from jinja2 import pass_context
@@ -31,20 +32,58 @@ def locale_of(user) -> str:
     return chosen if chosen in current_app.config["LANGUAGES"] else current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def _babel_state():
+    """Flask-Babel's per-context namespace (where it keeps the locale it selected and the one
+    ``force_locale`` sets), read through the context variable: Flask-Babel's own lookup goes through
+    the ``g`` proxy several times per call, and a feed page translates ~700 texts."""
+    app_ctx = _cv_app.get(None)
+    return None if app_ctx is None else app_ctx.g.__dict__.get("_flask_babel")
+
+
+def current_locale():
+    """``flask_babel.get_locale()``, once it has been selected in this context: its value, read
+    directly (``force_locale`` is honoured: it sets the same attribute)."""
+    state = _babel_state()
+    locale = getattr(state, "babel_locale", None) if state is not None else None
+    return locale if locale is not None else get_locale()
+
+
+def current_translations():
+    """``flask_babel.get_translations()`` for the current locale, the catalog kept per application
+    and locale (Flask-Babel keeps it too, but looks the context up three times to find it)."""
+    app_ctx = _cv_app.get(None)
+    if app_ctx is None:
+        return get_translations()
+    locale = current_locale()
+    cache = app_ctx.app.extensions.setdefault("intranet_translations", {})
+    found = cache.get(locale)
+    if found is None:
+        found = cache[locale] = get_translations()
+    return found
+
+
+def _template_gettext(text: str) -> str:
+    return current_translations().ugettext(text)
+
+
+def _template_raw_ngettext(singular: str, plural: str, num: int) -> str:
+    return current_translations().ungettext(singular, plural, num)
+
+
 def format_count(value) -> str:
     """« 12 749 »: a count with the locale's thousands separator (a narrow no-break space in French)."""
     if value is None or value == "":
         return ""
-    return numbers.format_decimal(value, locale=get_locale())
+    return numbers.format_decimal(value, locale=current_locale())
 
 
 def _plural(singular: str, plural: str, num: int, variables: dict) -> tuple[str, dict]:
     """The catalog's text for ``num`` by the language's own rule, and its variables with ``num``
     shown as a count. French says « 0 participant » (singular for 0 and 1), where gettext's
     fallback, English-minded, says « 0 participants »."""
-    locale = get_locale()
+    locale = current_locale()
     as_one = locale is not None and locale.plural_form(abs(num)) == "one"
-    text = get_translations().ungettext(singular, plural, 1 if as_one else num)
+    text = current_translations().ungettext(singular, plural, 1 if as_one else num)
     variables.setdefault("num", num)
     if isinstance(variables["num"], int):
         text, variables["num"] = text.replace("%(num)d", "%(num)s"), format_count(variables["num"])
@@ -70,6 +109,10 @@ def init_i18n(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(app.root_path + "/translations"))
     app.jinja_env.globals["get_locale"] = get_locale  # <html lang="…"> of pages and e-mails
+    # Jinja's ``_()``/``gettext`` as Flask-Babel installs them (newstyle: escaped variables), through
+    # the direct catalog lookup; ``ngettext`` is ours (the language's plural rule).
+    app.jinja_env.install_gettext_callables(gettext=_template_gettext, ngettext=_template_raw_ngettext,
+                                            newstyle=True)
     app.jinja_env.globals["ngettext"] = _template_ngettext
     app.jinja_env.filters["count"] = format_count
 
@@ -173,7 +216,7 @@ class _Fields:
 
 def _date_formats() -> _DateFormats:
     # Keyed by locale: an e-mail to someone else is rendered under force_locale in the same context.
-    locale = get_locale()
+    locale = current_locale()
     cache = g.setdefault("_date_formats", {})
     if locale not in cache:
         cache[locale] = _DateFormats(locale)
