@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
 
-DEFAULT_PLUGINS = ["accounts", "notifications", "groups", "feed", "events", "fvt_tab"]
+DEFAULT_PLUGINS = ["accounts", "notifications", "groups", "feed", "events", "documents", "fvt_tab"]
 
 
 class Base:

@@ -1,0 +1,24 @@
+"""Documents: the network's shared library — folders with an audience, several files at once,
+versions, previews and downloads."""
+
+from flask_babel import lazy_gettext as _l
+
+from intranet.core.plugins import ActivityType, GroupTab, NavEntry, Permission, Plugin
+from intranet.documents.notifications import KINDS, TYPES
+from intranet.documents.views import bp
+
+plugin = Plugin(
+    name="documents",
+    title=_l("Documents"),
+    blueprint=bp,
+    requires=("accounts", "notifications", "groups", "feed"),
+    models="intranet.documents.models",
+    permissions=(Permission("documents.folders", _l("Créer des dossiers dans la bibliothèque du réseau"),
+                            ("admin", "animateur")),),
+    nav=(NavEntry(_l("Documents"), "documents.index", order=25, icon="folder2-open"),),
+    group_tabs=(GroupTab("documents.group", _l("Documents"), "documents.group_documents", order=30),),
+    activity_types=(ActivityType("documents.shared", _l("Document partagé"), "documents/_activity.html",
+                                 icon="file-earmark-text"),),
+    notification_types=TYPES,
+    notifiable_kinds=KINDS,
+)

@@ -1,0 +1,97 @@
+"""The network's library: folders (network-wide or a group's), documents in them, and every
+version of each document.
+
+A folder and a document each carry an audience (the one sharing model); a new document or
+sub-folder starts with its folder's. What a person sees is decided down the tree: a folder is
+visible when its own audience admits the person *and* its parent folder is visible, a document
+when its audience admits them and its folder is visible (``services.visible_folder_ids``, one
+recursive query). So nobody learns the name, size or count of what sits in a folder hidden from
+them.
+
+A document's file lives in its versions: ``current_number`` names the version downloaded by
+default; « Nouvelle version » adds one, « Restaurer » makes an older one current again (the
+history is never rewritten). ``size`` and ``kind`` copy the current version's, for sorting lists.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from intranet.core.audiences import Shared
+from intranet.core.models import User
+from intranet.core.timeutil import UTCDateTime, utcnow
+from intranet.extensions import db
+
+MAX_NAME = 200
+MAX_NOTE = 20_000
+MAX_TAGS = 500
+MAX_DEPTH = 8  # folders inside folders: deep enough for a library, bounded for the recursive query
+
+
+class Folder(Shared, db.Model):
+    __tablename__ = "documents_folders"
+    __table_args__ = (sa.Index("ix_documents_folders_parent_group", "parent_id", "group_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(MAX_NAME))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    # CASCADE: a folder's sub-folders go with it (its documents, RESTRICT, must have been moved or purged first).
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("documents_folders.id", ondelete="CASCADE"))
+    # A group's folder (its « Documents » tab), or None for the network library.
+    group_id: Mapped[int | None] = mapped_column(sa.ForeignKey("groups_groups.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    parent: Mapped[Folder | None] = relationship(remote_side=[id], lazy="select")
+    author: Mapped[User | None] = relationship(lazy="select")
+
+
+class Document(Shared, db.Model):
+    __tablename__ = "documents_documents"
+    __table_args__ = (sa.Index("ix_documents_documents_folder_created", "folder_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    folder_id: Mapped[int] = mapped_column(sa.ForeignKey("documents_folders.id", ondelete="RESTRICT"))
+    name: Mapped[str] = mapped_column(sa.String(MAX_NAME))
+    note: Mapped[str] = mapped_column(sa.Text, default="")  # markdown, rendered by core.markup
+    tags: Mapped[str] = mapped_column(sa.String(MAX_TAGS), default="")  # « tarifs, brochure »: comma-separated
+    valid_until: Mapped[date | None] = mapped_column(sa.Date)  # « à jour jusqu'au … »
+    current_number: Mapped[int] = mapped_column(default=1)
+    size: Mapped[int] = mapped_column(sa.BigInteger, default=0)  # the current version's
+    kind: Mapped[str] = mapped_column(sa.String(10), default="")  # the current version's extension
+    download_count: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    folder: Mapped[Folder] = relationship(lazy="select")
+    author: Mapped[User | None] = relationship(lazy="select")
+
+    @property
+    def tag_list(self) -> list[str]:
+        return [t for t in (part.strip() for part in self.tags.split(",")) if t]
+
+    @property
+    def is_expired(self) -> bool:
+        from intranet.core.timeutil import PARIS
+
+        return self.valid_until is not None and self.valid_until < utcnow().astimezone(PARIS).date()
+
+
+class Version(db.Model):
+    __tablename__ = "documents_versions"
+    __table_args__ = (sa.UniqueConstraint("document_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(sa.ForeignKey("documents_documents.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column()
+    key: Mapped[str] = mapped_column(sa.String(200))  # core storage key
+    original_name: Mapped[str] = mapped_column(sa.String(MAX_NAME))
+    content_type: Mapped[str] = mapped_column(sa.String(150))
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    note: Mapped[str] = mapped_column(sa.String(500), default="")  # « ce qui change »
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("core_users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    author: Mapped[User | None] = relationship(lazy="select")

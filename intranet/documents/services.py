@@ -1,0 +1,280 @@
+"""The library's rules: which folders and documents a person sees, listing a folder, adding
+documents and versions. Services flush, never commit (the view commits once)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from intranet.core import signals as core_signals
+from intranet.core.audiences import Audience, audience_viewers, can_view, get_audience, sees_everything, visible_to
+from intranet.core.markup import excerpt
+from intranet.core.models import User
+from intranet.core.notifications import notify
+from intranet.core.storage import StoredFile
+from intranet.core.textfold import french
+from intranet.core.timeutil import utcnow
+from intranet.documents.models import MAX_DEPTH, MAX_NAME, MAX_NOTE, MAX_TAGS, Document, Folder, Version
+from intranet.extensions import db
+from intranet.groups.models import Group, Membership
+from intranet.groups.services import can_manage, can_see_content, my_group_ids
+
+PAGE_SIZE = 50
+#: The sorts of a folder's list: « nom », « date », « taille », « type » (then the name).
+SORTS = {
+    "nom": lambda: (french(Document.name), Document.id),
+    "date": lambda: (Document.updated_at.desc(), Document.id.desc()),
+    "taille": lambda: (Document.size.desc(), Document.id),
+    "type": lambda: (Document.kind, french(Document.name), Document.id),
+}
+
+
+class DocumentError(ValueError):
+    """A refused change; the message is French and shown to the person."""
+
+
+# -- who sees what ----------------------------------------------------------------------------
+
+def visible_folder_ids(user) -> sa.Select:
+    """SELECT of the ids of the folders ``user`` sees: walked down from the top folders, a folder
+    is kept when its audience admits the person and its parent was kept (one recursive query)."""
+    # A group's folders only for those who see the group's content (its members; everyone for a public one).
+    open_groups = sa.union(my_group_ids(user), sa.select(Group.id).where(Group.visibility == "public"))
+    top = visible_to(user, sa.select(Folder.id, sa.literal(1).label("depth"))
+                     .where(Folder.parent_id.is_(None),
+                            sa.or_(Folder.group_id.is_(None), Folder.group_id.in_(open_groups))), Folder)
+    tree = top.cte("visible_folders", recursive=True)
+    child = sa.orm.aliased(Folder)
+    below = visible_to(user, sa.select(child.id, (tree.c.depth + 1).label("depth"))
+                       .join(tree, child.parent_id == tree.c.id).where(tree.c.depth < MAX_DEPTH), child)
+    tree = tree.union_all(below)
+    return sa.select(tree.c.id)
+
+
+def folder_visible(user, folder: Folder | None) -> bool:
+    if folder is None:
+        return False
+    if folder.group_id is not None and not _group_open(user, folder.group_id):
+        return False
+    if sees_everything(user):
+        return True
+    return db.session.scalar(sa.select(sa.literal(True)).where(Folder.id.in_(visible_folder_ids(user)),
+                                                               Folder.id == folder.id)) is not None
+
+
+def _group_open(user, group_id: int) -> bool:
+    group = db.session.get(Group, group_id)
+    return group is not None and can_see_content(user, group)
+
+
+def document_visible(user, document: Document | None) -> bool:
+    return document is not None and can_view(user, document) and folder_visible(user, document.folder)
+
+
+def visible_documents(user, query: sa.Select | None = None) -> sa.Select:
+    """Documents ``user`` sees: their audience, and a visible folder."""
+    query = query if query is not None else sa.select(Document)
+    query = visible_to(user, query, Document)
+    if not sees_everything(user):
+        query = query.where(Document.folder_id.in_(visible_folder_ids(user)))
+    return query
+
+
+def can_create_folder(user, parent: Folder | None, group: Group | None) -> bool:
+    """Network folders: animateurs (``documents.folders``); a group's: its managers."""
+    from intranet.core.permissions import can
+
+    if group is not None:
+        return can_manage(user, group)
+    if parent is not None and parent.group_id is not None:
+        return can_manage(user, db.session.get(Group, parent.group_id))
+    return can(user, "documents.folders")
+
+
+def can_edit(user, document: Document) -> bool:
+    return user.is_animateur or document.author_id == user.id
+
+
+def folder_path(folder: Folder) -> list[Folder]:
+    """The folder's ancestors then itself, from the top (for the breadcrumb)."""
+    chain = [folder]
+    while chain[-1].parent_id is not None and len(chain) <= MAX_DEPTH:
+        chain.append(chain[-1].parent)
+    return list(reversed(chain))
+
+
+# -- listing ----------------------------------------------------------------------------------
+
+@dataclass
+class FolderPage:
+    folders: list[Folder]
+    documents: list[Document]
+    total: int  # documents visible in the folder
+    page: int
+    pages: int
+    sort: str
+
+
+def top_folders(user, group: Group | None = None) -> list[Folder]:
+    query = sa.select(Folder).where(Folder.parent_id.is_(None),
+                                    Folder.group_id == group.id if group is not None else Folder.group_id.is_(None))
+    return list(db.session.scalars(visible_to(user, query, Folder).order_by(french(Folder.name), Folder.id)))
+
+
+def folder_page(user, folder: Folder, sort: str = "nom", page: int = 1) -> FolderPage:
+    """The sub-folders and one page of the documents of a folder the person sees (checked by the caller):
+    three statements whatever the number of documents."""
+    sort = sort if sort in SORTS else "nom"
+    subs = list(db.session.scalars(visible_to(user, sa.select(Folder).where(Folder.parent_id == folder.id), Folder)
+                                   .order_by(french(Folder.name), Folder.id)))
+    base = visible_to(user, sa.select(Document).where(Document.folder_id == folder.id), Document)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(base.subquery()))
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(1, page), pages)
+    docs = list(db.session.scalars(base.order_by(*SORTS[sort]()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
+    return FolderPage(subs, docs, total, page, pages, sort)
+
+
+def versions(document: Document) -> list[Version]:
+    return list(db.session.scalars(sa.select(Version).where(Version.document_id == document.id)
+                                   .options(sa.orm.selectinload(Version.author))
+                                   .order_by(Version.number.desc())))
+
+
+def current_version(document: Document) -> Version:
+    return db.session.scalar(sa.select(Version).where(Version.document_id == document.id,
+                                                      Version.number == document.current_number))
+
+
+# -- changes ----------------------------------------------------------------------------------
+
+def _clean_name(name: str) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise DocumentError(_("Le nom est obligatoire."))
+    if len(name) > MAX_NAME:
+        raise DocumentError(_("Le nom est trop long (%(max)s caractères au plus).", max=MAX_NAME))
+    return name
+
+
+def clean_tags(raw: str) -> str:
+    tags, seen = [], set()
+    for part in (raw or "").split(","):
+        tag = " ".join(part.split())[:50]
+        if tag and tag.lower() not in seen:
+            seen.add(tag.lower())
+            tags.append(tag)
+    text = ", ".join(tags)
+    if len(text) > MAX_TAGS:
+        raise DocumentError(_("Trop de mots-clés (%(max)s caractères au plus).", max=MAX_TAGS))
+    return text
+
+
+def create_folder(user: User, name: str, parent: Folder | None = None, group: Group | None = None,
+                  audience: Audience | None = None, description: str = "") -> Folder:
+    if parent is not None:
+        group_id = parent.group_id
+        if len(folder_path(parent)) >= MAX_DEPTH:
+            raise DocumentError(_("Ce dossier est trop profond (%(max)s niveaux au plus).", max=MAX_DEPTH))
+    else:
+        group_id = group.id if group is not None else None
+    if audience is None:
+        audience = parent.audience if parent is not None else (
+            get_audience([("group", group_id)]) if group_id else get_audience([]))
+    folder = Folder(name=_clean_name(name), description=(description or "")[:MAX_NOTE], parent_id=parent.id if parent else None,
+                    group_id=group_id, audience_id=audience.id, author_id=user.id)
+    db.session.add(folder)
+    db.session.flush()
+    return folder
+
+
+def add_document(user: User, folder: Folder, stored: StoredFile, note: str = "", tags: str = "",
+                 valid_until: date | None = None, audience: Audience | None = None, announce: bool = True) -> Document:
+    """A new document in ``folder`` (version 1 = ``stored``), told to those who see it."""
+    if len(note or "") > MAX_NOTE:
+        raise DocumentError(_("La note est trop longue (%(max)s caractères au plus).", max=MAX_NOTE))
+    audience = audience or folder.audience
+    now = utcnow()
+    doc = Document(folder_id=folder.id, name=stored.original_name[:MAX_NAME], note=note or "", tags=clean_tags(tags),
+                   valid_until=valid_until, audience_id=audience.id, author_id=user.id, current_number=1,
+                   size=stored.size, kind=_kind(stored.original_name), created_at=now, updated_at=now)
+    db.session.add(doc)
+    db.session.flush()
+    db.session.add(Version(document_id=doc.id, number=1, key=stored.key, original_name=stored.original_name,
+                           content_type=stored.content_type, size=stored.size, author_id=user.id, created_at=now))
+    db.session.flush()
+    if announce:
+        _announce(user, doc)
+    return doc
+
+
+def _kind(name: str) -> str:
+    return name.rpartition(".")[2].lower()[:10] if "." in name else ""
+
+
+def add_version(user: User, document: Document, stored: StoredFile, note: str = "") -> Version:
+    number = (db.session.scalar(sa.select(sa.func.max(Version.number)).where(Version.document_id == document.id))
+              or 0) + 1
+    version = Version(document_id=document.id, number=number, key=stored.key, original_name=stored.original_name,
+                      content_type=stored.content_type, size=stored.size, note=" ".join((note or "").split())[:500],
+                      author_id=user.id)
+    db.session.add(version)
+    _make_current(document, version)
+    db.session.flush()
+    return version
+
+
+def restore_version(document: Document, version: Version) -> None:
+    if version.document_id != document.id:
+        raise DocumentError(_("Cette version n'appartient pas à ce document."))
+    _make_current(document, version)
+    db.session.flush()
+
+
+def _make_current(document: Document, version: Version) -> None:
+    document.current_number = version.number
+    document.size = version.size
+    document.kind = _kind(version.original_name)
+    document.updated_at = utcnow()
+
+
+def count_download(document: Document) -> None:
+    # An UPDATE in SQL: two downloads at once both count.
+    db.session.execute(sa.update(Document).where(Document.id == document.id)
+                       .values(download_count=Document.download_count + 1))
+
+
+# -- telling people -------------------------------------------------------------------------
+
+def viewers(document: Document) -> sa.ColumnElement:
+    """SQL on ``User``: who may see the document (its audience and every folder above it)."""
+    conds = [audience_viewers(document)]
+    for folder in folder_path(document.folder):
+        conds.append(audience_viewers(folder))
+    group_id = document.folder.group_id
+    if group_id is not None:  # a group's document: its members (everyone for a public group), and managers
+        conds.append(sa.or_(
+            User.role.in_(("admin", "animateur")),
+            sa.exists().where(Group.id == group_id, Group.visibility == "public"),
+            sa.exists().where(Membership.group_id == group_id, Membership.user_id == User.id)))
+    return sa.and_(*conds)
+
+
+def _announce(user: User, doc: Document) -> None:
+    from intranet.core.audiences import audience_recipients
+
+    notify("documents.new", sa.select(User.id).where(User.id.in_(audience_recipients(doc.audience)),
+                                                     viewers(doc)), user, doc,
+           title=doc.name, excerpt=excerpt(doc.note, 200))
+    # The feed's item reaches the document's audience: only when no folder above is narrower
+    # (same audience or the whole network), so the feed never shows a document hidden by its folder.
+    chain = folder_path(doc.folder)
+    if all(f.audience_id == doc.audience_id or f.audience.is_network for f in chain):
+        core_signals.activity_published.send(
+            None, key="documents.shared", object_id=doc.id, audience_targets=doc.audience.targets(), actor=user,
+            group_id=doc.folder.group_id,
+            data={"title": doc.name, "folder": doc.folder.name, "excerpt": excerpt(doc.note, 200),
+                  "size": doc.size, "kind": doc.kind})

@@ -1,0 +1,264 @@
+"""Pages of the library: the network's folders, a group's « Documents » tab, a folder, a document
+with its versions, uploads and downloads. Anything a person may not see answers 404, whatever
+the URL (file, preview, version), so nobody learns it exists."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from intranet.core.audiences import describe
+from intranet.core.storage import UploadError, delete_stored, open_stored, save_upload, send_stored
+from intranet.documents import services
+from intranet.documents.forms import FolderForm, UploadForm, VersionForm
+from intranet.documents.models import Document, Folder, Version
+from intranet.extensions import db
+from intranet.groups.models import Group
+from intranet.groups.services import can_see_content, can_see_group, render_group_page
+
+bp = Blueprint("documents", __name__)
+
+KINDS = ["document", "image"]
+PREVIEW_TEXT_BYTES = 100_000  # a text or CSV preview shows the start of the file
+PREVIEW_CSV_ROWS = 200
+IMAGE_KINDS = {"jpg", "jpeg", "png", "gif", "webp"}
+
+
+def _folder_or_404(folder_id: int) -> Folder:
+    folder = db.session.get(Folder, folder_id)
+    if not services.folder_visible(current_user, folder):
+        abort(404)
+    return folder
+
+
+def _document_or_404(document_id: int) -> Document:
+    document = db.session.get(Document, document_id)
+    if not services.document_visible(current_user, document):
+        abort(404)
+    return document
+
+
+def _group_or_404(group_id: int) -> Group:
+    group = db.session.get(Group, group_id)
+    if group is None or not can_see_group(current_user, group):
+        abort(404)
+    if not can_see_content(current_user, group):
+        abort(403)
+    return group
+
+
+@bp.route("/")
+@login_required
+def index():
+    return render_template("documents/index.html", folders=services.top_folders(current_user),
+                           can_create=services.can_create_folder(current_user, None, None))
+
+
+@bp.route("/groupe/<int:group_id>")
+@login_required
+def group_documents(group_id: int):
+    group = _group_or_404(group_id)
+    return render_group_page("documents/group.html", group, "documents.group",
+                             folders=services.top_folders(current_user, group),
+                             can_create=services.can_create_folder(current_user, None, group))
+
+
+@bp.route("/dossiers/nouveau", methods=["GET", "POST"])
+@login_required
+def folder_new():
+    parent = _folder_or_404(request.args.get("parent", type=int) or 0) if request.args.get("parent") else None
+    group = _group_or_404(request.args.get("groupe", type=int) or 0) if request.args.get("groupe") and not parent else None
+    if not services.can_create_folder(current_user, parent, group):
+        abort(403)
+    form = FolderForm()
+    if request.method == "GET":
+        form.audience.data = (parent.audience.targets() if parent else
+                              {("group", group.id)} if group else set())
+    if form.validate_on_submit():
+        try:
+            folder = services.create_folder(current_user, form.name.data, parent=parent, group=group,
+                                            audience=form.audience.audience(), description=form.description.data)
+            db.session.commit()
+        except services.DocumentError as exc:
+            db.session.rollback()
+            form.name.errors = [*form.name.errors, str(exc)]
+        else:
+            flash(_("Le dossier « %(name)s » est créé.", name=folder.name), "success")
+            return redirect(url_for("documents.folder", folder_id=folder.id))
+    return render_template("documents/folder_form.html", form=form, parent=parent, group=group), \
+        400 if form.errors else 200
+
+
+@bp.route("/dossiers/<int:folder_id>")
+@login_required
+def folder(folder_id: int):
+    folder = _folder_or_404(folder_id)
+    return _folder_view(folder, UploadForm())
+
+
+def _folder_view(folder: Folder, form: UploadForm, status: int = 200):
+    page = services.folder_page(current_user, folder, request.args.get("tri", "nom"),
+                                request.args.get("page", 1, type=int))
+    group = db.session.get(Group, folder.group_id) if folder.group_id else None
+    return render_template("documents/folder.html", folder=folder, page=page, form=form, group=group,
+                           path=services.folder_path(folder), audience_text=describe(folder.audience),
+                           can_create=services.can_create_folder(current_user, folder, None)), status
+
+
+@bp.route("/dossiers/<int:folder_id>/deposer", methods=["POST"])
+@login_required
+def upload(folder_id: int):
+    """Several files at once: each accepted file is a document; a refused one is named with its reason
+    and leaves nothing behind."""
+    folder = _folder_or_404(folder_id)
+    form = UploadForm()
+    if not form.validate():
+        return _folder_view(folder, form, 400)
+    files = [fs for fs in (form.files.data or []) if fs and fs.filename]
+    if not files:
+        form.files.errors = [_("Choisissez au moins un fichier.")]
+        return _folder_view(folder, form, 400)
+    added, refused = [], []
+    for fs in files:
+        try:
+            stored = save_upload(fs, KINDS)
+        except UploadError as exc:
+            refused.append(f"{fs.filename[:100]} : {exc}")
+            continue
+        try:
+            added.append(services.add_document(current_user, folder, stored, note=form.note.data or "",
+                                               tags=form.tags.data or "", valid_until=form.valid_until.data))
+            db.session.commit()
+        except services.DocumentError as exc:
+            db.session.rollback()
+            delete_stored(stored.key)
+            refused.append(f"{stored.original_name} : {exc}")
+        except BaseException:
+            db.session.rollback()
+            delete_stored(stored.key)
+            raise
+    if added:
+        flash(_("%(n)s document(s) ajouté(s).", n=len(added)), "success")
+    if refused:
+        form.files.errors = refused
+        return _folder_view(folder, form, 400)
+    return redirect(url_for("documents.folder", folder_id=folder.id))
+
+
+@bp.route("/<int:document_id>")
+@login_required
+def show(document_id: int):
+    document = _document_or_404(document_id)
+    version = services.current_version(document)
+    preview = _preview(document, version)
+    group = db.session.get(Group, document.folder.group_id) if document.folder.group_id else None
+    return render_template("documents/document.html", document=document, version=version, preview=preview, group=group,
+                           versions=services.versions(document), form=VersionForm(),
+                           path=services.folder_path(document.folder), audience_text=describe(document.audience),
+                           can_edit=services.can_edit(current_user, document))
+
+
+def _preview(document: Document, version: Version | None) -> dict | None:
+    """What the page shows of the file: an image, or the start of a text or CSV file (escaped)."""
+    if version is None:
+        return None
+    if document.kind in IMAGE_KINDS:
+        return {"kind": "image"}
+    if document.kind not in ("txt", "csv"):
+        return None
+    try:
+        with open_stored(version.key) as fh:
+            raw = fh.read(PREVIEW_TEXT_BYTES)
+    except FileNotFoundError:
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")
+    cut = version.size > PREVIEW_TEXT_BYTES
+    if document.kind == "csv":
+        sample = text[:5000]
+        delimiter = ";" if sample.count(";") >= sample.count(",") else ","
+        rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))[:PREVIEW_CSV_ROWS]
+        return {"kind": "csv", "rows": rows, "cut": cut or len(rows) == PREVIEW_CSV_ROWS}
+    return {"kind": "text", "text": text, "cut": cut}
+
+
+def _version_of(document: Document, number: int | None) -> Version:
+    number = number or document.current_number
+    version = db.session.scalar(db.select(Version).where(Version.document_id == document.id, Version.number == number))
+    if version is None:
+        abort(404)
+    return version
+
+
+@bp.route("/<int:document_id>/telecharger")
+@login_required
+def download(document_id: int):
+    document = _document_or_404(document_id)
+    version = _version_of(document, request.args.get("version", type=int))
+    try:
+        response = send_stored(version.key, version.original_name)
+    except FileNotFoundError:
+        abort(404)
+    services.count_download(document)
+    db.session.commit()
+    return response
+
+
+@bp.route("/<int:document_id>/apercu")
+@login_required
+def preview(document_id: int):
+    """The current version's image, inline (``send_stored`` shows only images inline)."""
+    document = _document_or_404(document_id)
+    if document.kind not in IMAGE_KINDS:
+        abort(404)
+    version = _version_of(document, None)
+    try:
+        return send_stored(version.key, version.original_name, as_attachment=False)
+    except FileNotFoundError:
+        abort(404)
+
+
+@bp.route("/<int:document_id>/nouvelle-version", methods=["POST"])
+@login_required
+def new_version(document_id: int):
+    document = _document_or_404(document_id)
+    if not services.can_edit(current_user, document):
+        abort(403)
+    form = VersionForm()
+    fs = form.file.data if form.validate() else None
+    if not fs or not fs.filename:
+        flash(form.note.errors[0] if form.note.errors else _("Choisissez le fichier de la nouvelle version."), "danger")
+        return redirect(url_for("documents.show", document_id=document.id))
+    try:
+        stored = save_upload(fs, KINDS)
+    except UploadError as exc:
+        flash(f"{fs.filename[:100]} : {exc}", "danger")
+        return redirect(url_for("documents.show", document_id=document.id))
+    try:
+        version = services.add_version(current_user, document, stored, form.note.data or "")
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        delete_stored(stored.key)
+        raise
+    flash(_("La version %(n)s est maintenant la version courante.", n=version.number), "success")
+    return redirect(url_for("documents.show", document_id=document.id))
+
+
+@bp.route("/<int:document_id>/versions/<int:number>/restaurer", methods=["POST"])
+@login_required
+def restore(document_id: int, number: int):
+    document = _document_or_404(document_id)
+    if not services.can_edit(current_user, document):
+        abort(403)
+    version = _version_of(document, number)
+    services.restore_version(document, version)
+    db.session.commit()
+    flash(_("La version %(n)s est de nouveau la version courante.", n=version.number), "success")
+    return redirect(url_for("documents.show", document_id=document.id))

@@ -1,0 +1,223 @@
+"""The library (issue 13): folders and their audiences, uploads of several files, versions,
+downloads byte for byte, previews, and nothing of a hidden folder shown to those outside it."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import sqlalchemy as sa
+
+from intranet.core.audiences import get_audience
+from intranet.documents import services
+from intranet.documents.models import Document, Folder, Version
+from intranet.extensions import db
+from tests.conftest import csrf_token
+from tests.feed.conftest import pdf_bytes, png_bytes, stored_files, text
+
+
+@pytest.fixture
+def people(factories):
+    org = factories.organization(name="Office de tourisme de Salers")
+    other = factories.organization(name="Office de tourisme d'Aurillac")
+    return {
+        "animateur": factories.user(role="animateur", name="Anne Animatrice", organization=org),
+        "membre": factories.user(name="Marc Membre", organization=org),
+        "voisine": factories.user(name="Vera Voisine", organization=other),
+    }
+
+
+def _folder(owner, name="Brochures", audience=None, parent=None, group=None):
+    folder = services.create_folder(owner, name, parent=parent, group=group, audience=audience)
+    db.session.commit()
+    return folder
+
+
+def _upload(client, folder, files, note="", tags="", valid_until=""):
+    data = {"csrf_token": csrf_token(client, f"/documents/dossiers/{folder.id}"), "note": note, "tags": tags,
+            "valid_until": valid_until, "files": [(io.BytesIO(content), name) for content, name in files]}
+    return client.post(f"/documents/dossiers/{folder.id}/deposer", data=data, content_type="multipart/form-data")
+
+
+def _documents():
+    db.session.expire_all()
+    return db.session.scalars(sa.select(Document).order_by(Document.id)).all()
+
+
+def test_several_files_at_once_with_note_tags_and_validity(people, as_):
+    folder = _folder(people["animateur"])
+    c = as_(people["membre"])
+    pdf, png = pdf_bytes("Tarifs 2027"), png_bytes()
+    resp = _upload(c, folder, [(pdf, "Grille tarifaire 2027.pdf"), (png, "Affiche été.png"),
+                               (b"nom;prix\nVisite;5,00\n", "tarifs.csv")],
+                   note="Les **tarifs** validés en conseil.", tags="tarifs, 2027, Tarifs", valid_until="2027-12-31")
+    assert resp.status_code == 302
+    docs = _documents()
+    assert [d.name for d in docs] == ["Grille tarifaire 2027.pdf", "Affiche été.png", "tarifs.csv"]
+    assert all(d.tags == "tarifs, 2027" for d in docs)  # a tag typed twice (any case) is kept once
+    page = c.get(f"/documents/dossiers/{folder.id}")
+    body = text(page)
+    assert "3 documents" in body and "Grille tarifaire 2027.pdf" in body and "à jour jusqu'au 31 décembre 2027" in body
+    shown = c.get(f"/documents/{docs[0].id}")
+    assert "<strong>tarifs</strong>" in shown.get_data(as_text=True)  # the note's markdown
+
+
+def test_a_download_gives_back_the_very_bytes_with_the_original_name(people, as_):
+    folder = _folder(people["animateur"])
+    c = as_(people["membre"])
+    pdf = pdf_bytes("Compte rendu du conseil", padding=5000)
+    _upload(c, folder, [(pdf, "Compte rendu — conseil d'administration.pdf")])
+    doc = _documents()[0]
+    resp = c.get(f"/documents/{doc.id}/telecharger")
+    assert resp.status_code == 200 and resp.data == pdf
+    disposition = resp.headers["Content-Disposition"]
+    assert disposition.startswith("attachment") and "filename*=UTF-8''Compte%20rendu%20%E2%80%94" in disposition
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    # Never kept by a shared cache (the intranet sends « no-store » for a signed-in person's pages).
+    assert resp.headers["Cache-Control"] in ("no-store", "private") or "private" in resp.headers["Cache-Control"]
+    resp.close()
+    ranged = c.get(f"/documents/{doc.id}/telecharger", headers={"Range": "bytes=0-7"})
+    assert ranged.status_code == 206 and ranged.data == pdf[:8]
+    db.session.expire_all()
+    assert db.session.get(Document, doc.id).download_count == 2
+
+
+def test_new_version_keeps_the_history_and_the_owner_restores_an_older_one(people, as_):
+    folder = _folder(people["animateur"])
+    c = as_(people["membre"])
+    first, second = pdf_bytes("Version un"), pdf_bytes("Version deux", padding=100)
+    _upload(c, folder, [(first, "programme.pdf")])
+    doc = _documents()[0]
+    token = csrf_token(c, f"/documents/{doc.id}")
+    resp = c.post(f"/documents/{doc.id}/nouvelle-version", content_type="multipart/form-data",
+                  data={"csrf_token": token, "note": "Horaires corrigés", "file": (io.BytesIO(second), "programme v2.pdf")})
+    assert resp.status_code == 302
+    assert c.get(f"/documents/{doc.id}/telecharger").data == second  # the current one by default
+    assert c.get(f"/documents/{doc.id}/telecharger?version=1").data == first  # every version downloads
+    page = text(c.get(f"/documents/{doc.id}"))
+    assert "Version 2 courante" in page and "Horaires corrigés" in page and "Marc Membre" in page
+    # Someone else may not make a version or restore one.
+    other = as_(people["voisine"])
+    token = csrf_token(other, f"/documents/{doc.id}")
+    assert other.post(f"/documents/{doc.id}/versions/1/restaurer", data={"csrf_token": token}).status_code == 403
+    token = csrf_token(c, f"/documents/{doc.id}")
+    assert c.post(f"/documents/{doc.id}/versions/1/restaurer", data={"csrf_token": token}).status_code == 302
+    assert c.get(f"/documents/{doc.id}/telecharger").data == first
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count(Version.id))) == 2  # restoring rewrites no history
+
+
+def test_refused_files_are_named_with_a_french_reason_and_leave_nothing(people, as_):
+    folder = _folder(people["animateur"])
+    c = as_(people["membre"])
+    before = stored_files()
+    resp = _upload(c, folder, [(b"MZ\x90\x00" + b"\x00" * 200, "rapport.pdf"),  # an executable renamed
+                               (b"<html><script>alert(1)</script></html>", "page.png"),
+                               (b"", "vide.pdf"),
+                               (b"#!/bin/sh\nrm -rf /\n", "script.sh")])
+    assert resp.status_code == 400
+    body = text(resp)
+    assert "rapport.pdf :" in body and "page.png :" in body and "vide.pdf :" in body and "script.sh :" in body
+    assert "Traceback" not in body
+    assert _documents() == [] and stored_files() == before
+
+
+def test_a_hidden_folder_reveals_nothing_to_those_outside_it(people, as_, factories):
+    board = get_audience([("org", people["membre"].organization_id)])
+    secret = _folder(people["animateur"], "Conseil d'administration", audience=board)
+    inner = _folder(people["animateur"], "Procès-verbaux", parent=secret,
+                    audience=get_audience([]))  # « whole network », but inside a restricted folder
+    insider = as_(people["membre"])
+    _upload(insider, inner, [(pdf_bytes("PV"), "pv-mars.pdf"), (png_bytes(), "photo.png")])
+    pdf_doc, image_doc = _documents()
+    outsider = as_(people["voisine"])
+    library = text(outsider.get("/documents/"))
+    assert "Conseil d'administration" not in library
+    for url in (f"/documents/dossiers/{secret.id}", f"/documents/dossiers/{inner.id}",
+                f"/documents/{pdf_doc.id}", f"/documents/{pdf_doc.id}/telecharger",
+                f"/documents/{pdf_doc.id}/telecharger?version=1", f"/documents/{image_doc.id}/apercu",
+                f"/documents/dossiers/nouveau?parent={inner.id}"):
+        assert outsider.get(url).status_code == 404, url
+    # Nor the feed, nor a notification: the network-wide audience of the inner folder is not enough.
+    assert "pv-mars.pdf" not in text(outsider.get("/feed/"))
+    from intranet.core.notifications import Notification
+
+    told = set(db.session.scalars(sa.select(Notification.user_id).where(Notification.type == "documents.new")))
+    assert people["voisine"].id not in told and people["animateur"].id in told
+    # The insider sees it all.
+    assert "pv-mars.pdf" in text(insider.get(f"/documents/dossiers/{inner.id}"))
+
+
+def test_a_private_groups_folder_is_for_its_members(people, as_, factories):
+    group = factories.group(name="Club des éductours", visibility="private", owner=people["membre"])
+    folder = _folder(people["membre"], "Éductours 2027", group=group)
+    member = as_(people["membre"])
+    resp = _upload(member, folder, [(pdf_bytes("Programme"), "programme-eductour.pdf")], note="Le programme")
+    assert resp.status_code == 302
+    assert "Éductours 2027" in text(member.get(f"/documents/groupe/{group.id}"))
+    assert "programme-eductour.pdf" in text(member.get("/feed/"))  # the feed item, for the group
+    outsider = as_(people["voisine"])
+    assert outsider.get(f"/documents/groupe/{group.id}").status_code == 403  # a private group's content
+    doc = _documents()[0]
+    assert outsider.get(f"/documents/{doc.id}").status_code == 404
+    assert outsider.get(f"/documents/dossiers/{folder.id}").status_code == 404
+    assert "programme-eductour.pdf" not in text(outsider.get("/feed/"))
+    # A network-wide audience given to a group's folder does not open it to non-members.
+    folder.audience_id = get_audience([]).id
+    db.session.commit()
+    assert outsider.get(f"/documents/{doc.id}").status_code == 404
+
+
+def test_only_animateurs_make_network_folders_and_only_managers_group_folders(people, as_, factories):
+    member = as_(people["membre"])
+    assert member.get("/documents/dossiers/nouveau").status_code == 403
+    assert "Nouveau dossier" not in text(member.get("/documents/"))
+    anim = as_(people["animateur"])
+    token = csrf_token(anim, "/documents/dossiers/nouveau")
+    resp = anim.post("/documents/dossiers/nouveau", data={"csrf_token": token, "name": "  Modèles   de brochures ",
+                                                          "audience": "network:0"})
+    assert resp.status_code == 302
+    folder = db.session.scalar(sa.select(Folder))
+    assert folder.name == "Modèles de brochures" and folder.group_id is None
+    resp = anim.post("/documents/dossiers/nouveau", data={"csrf_token": token, "name": ""})
+    assert resp.status_code == 400 and "Ce champ est obligatoire." in text(resp)
+    group = factories.group(name="Numérique", owner=people["voisine"])
+    assert member.get(f"/documents/dossiers/nouveau?groupe={group.id}").status_code == 403
+    assert as_(people["voisine"]).get(f"/documents/dossiers/nouveau?groupe={group.id}").status_code == 200
+
+
+def test_a_folder_paginates_and_sorts_in_a_constant_number_of_statements(people, as_, count_queries, app):
+    from intranet.core.storage import StoredFile
+
+    folder = _folder(people["animateur"])
+    owner = people["membre"]
+    for i in range(55):
+        stored = StoredFile(key=f"xx/fichier{i}.pdf", original_name=f"Fichier {i:02d}.pdf",
+                            content_type="application/pdf", size=1000 + i)
+        services.add_document(owner, folder, stored, announce=False)
+    db.session.commit()
+    c = as_(owner)
+    first = text(c.get(f"/documents/dossiers/{folder.id}?tri=nom"))
+    assert "55 documents" in first and "Page 1 sur 2" in first and "Fichier 00.pdf" in first
+    assert "Fichier 54.pdf" not in first
+    second = text(c.get(f"/documents/dossiers/{folder.id}?tri=nom&page=2"))
+    assert "Fichier 54.pdf" in second and "Fichier 00.pdf" not in second
+    by_size = c.get(f"/documents/dossiers/{folder.id}?tri=taille").get_data(as_text=True)
+    assert by_size.index("Fichier 54.pdf") < by_size.index("Fichier 53.pdf")
+    with count_queries() as small:
+        c.get(f"/documents/dossiers/{folder.id}?tri=date&page=2")  # 5 documents on the page
+    with count_queries() as full:
+        c.get(f"/documents/dossiers/{folder.id}?tri=date")  # 50 documents
+    assert small() == full()
+
+
+def test_text_and_csv_previews_are_escaped(people, as_):
+    folder = _folder(people["animateur"])
+    c = as_(people["membre"])
+    _upload(c, folder, [(b"Bonjour <script>alert(1)</script>\n", "note.txt"),
+                        ("Ville;Nuitées\nSalers;<b>12</b>\n".encode(), "chiffres.csv")])
+    txt, csv_doc = _documents()
+    page = c.get(f"/documents/{txt.id}").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    page = c.get(f"/documents/{csv_doc.id}").get_data(as_text=True)
+    assert "<td>Salers</td>" in page and "&lt;b&gt;12&lt;/b&gt;" in page
