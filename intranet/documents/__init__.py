@@ -3,8 +3,10 @@ versions, previews and downloads."""
 
 from flask_babel import lazy_gettext as _l
 
-from intranet.core.plugins import ActivityType, GroupTab, NavEntry, Permission, Plugin
+from intranet.core.plugins import ActivityType, GroupTab, Job, NavEntry, Permission, Plugin, Widget
+from intranet.documents import widgets
 from intranet.documents.notifications import KINDS, TYPES
+from intranet.documents.services import purge_job
 from intranet.documents.views import bp
 
 plugin = Plugin(
@@ -15,10 +17,13 @@ plugin = Plugin(
     models="intranet.documents.models",
     permissions=(Permission("documents.folders", _l("Créer des dossiers dans la bibliothèque du réseau"),
                             ("admin", "animateur")),),
-    nav=(NavEntry(_l("Documents"), "documents.index", order=25, icon="folder2-open"),),
+    nav=(NavEntry(_l("Documents"), "documents.index", order=25, icon="folder2-open"),
+         NavEntry(_l("Corbeille des documents"), "documents.trash", area="user", order=48)),
+    jobs=(Job("documents.purge", purge_job, every=3600),),
     group_tabs=(GroupTab("documents.group", _l("Documents"), "documents.group_documents", order=30),),
     activity_types=(ActivityType("documents.shared", _l("Document partagé"), "documents/_activity.html",
                                  icon="file-earmark-text"),),
+    widgets=(Widget("documents.latest", _l("Derniers documents"), widgets.latest_documents, order=5),),
     notification_types=TYPES,
     notifiable_kinds=KINDS,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
-from wtforms import DateField, StringField, TextAreaField
+from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from intranet.core.audience_field import AudienceField
@@ -31,3 +31,12 @@ class UploadForm(FlaskForm):
 class VersionForm(FlaskForm):
     file = FileField(_l("Nouveau fichier"))
     note = StringField(_l("Ce qui change"), validators=[Length(max=500, message=TOO_LONG)])
+
+
+class EditForm(FlaskForm):
+    name = StringField(_l("Nom"), validators=[DataRequired(REQUIRED), Length(max=MAX_NAME, message=TOO_LONG)])
+    note = TextAreaField(_l("Note explicative (markdown)"), validators=[Length(max=MAX_NOTE, message=TOO_LONG)])
+    tags = StringField(_l("Mots-clés (séparés par des virgules)"), validators=[Length(max=MAX_TAGS, message=TOO_LONG)])
+    valid_until = DateField(_l("À jour jusqu'au"), validators=[Optional()])
+    folder_id = SelectField(_l("Dossier"), coerce=int)
+    audience = AudienceField()

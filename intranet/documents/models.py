@@ -28,6 +28,7 @@ from intranet.extensions import db
 MAX_NAME = 200
 MAX_NOTE = 20_000
 MAX_TAGS = 500
+TRASH_DAYS = 30
 MAX_DEPTH = 8  # folders inside folders: deep enough for a library, bounded for the recursive query
 
 
@@ -64,6 +65,9 @@ class Document(Shared, db.Model):
     download_count: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # In the trash since then (seen only in « Corbeille » by its owner and animateurs); the worker
+    # removes it and its files TRASH_DAYS later.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     folder: Mapped[Folder] = relationship(lazy="select")
     author: Mapped[User | None] = relationship(lazy="select")

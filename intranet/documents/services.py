@@ -4,7 +4,7 @@ documents and versions. Services flush, never commit (the view commits once)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -17,7 +17,7 @@ from intranet.core.notifications import notify
 from intranet.core.storage import StoredFile
 from intranet.core.textfold import french
 from intranet.core.timeutil import utcnow
-from intranet.documents.models import MAX_DEPTH, MAX_NAME, MAX_NOTE, MAX_TAGS, Document, Folder, Version
+from intranet.documents.models import MAX_DEPTH, MAX_NAME, MAX_NOTE, MAX_TAGS, TRASH_DAYS, Document, Folder, Version
 from intranet.extensions import db
 from intranet.groups.models import Group, Membership
 from intranet.groups.services import can_manage, can_see_content, my_group_ids
@@ -71,13 +71,15 @@ def _group_open(user, group_id: int) -> bool:
 
 
 def document_visible(user, document: Document | None) -> bool:
-    return document is not None and can_view(user, document) and folder_visible(user, document.folder)
+    """Whether ``user`` may open the document: not in the trash, its audience, a visible folder."""
+    return (document is not None and document.deleted_at is None and can_view(user, document)
+            and folder_visible(user, document.folder))
 
 
 def visible_documents(user, query: sa.Select | None = None) -> sa.Select:
     """Documents ``user`` sees: their audience, and a visible folder."""
     query = query if query is not None else sa.select(Document)
-    query = visible_to(user, query, Document)
+    query = visible_to(user, query.where(Document.deleted_at.is_(None)), Document)
     if not sees_everything(user):
         query = query.where(Document.folder_id.in_(visible_folder_ids(user)))
     return query
@@ -130,12 +132,23 @@ def folder_page(user, folder: Folder, sort: str = "nom", page: int = 1) -> Folde
     sort = sort if sort in SORTS else "nom"
     subs = list(db.session.scalars(visible_to(user, sa.select(Folder).where(Folder.parent_id == folder.id), Folder)
                                    .order_by(french(Folder.name), Folder.id)))
-    base = visible_to(user, sa.select(Document).where(Document.folder_id == folder.id), Document)
+    base = visible_to(user, sa.select(Document).where(Document.folder_id == folder.id, Document.deleted_at.is_(None)),
+                      Document)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(base.subquery()))
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, page), pages)
     docs = list(db.session.scalars(base.order_by(*SORTS[sort]()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
     return FolderPage(subs, docs, total, page, pages, sort)
+
+
+def move_targets(user, document: Document) -> list[Folder]:
+    """The folders a document may move to: those the person sees, in the same library (the
+    network's, or the same group's)."""
+    query = sa.select(Folder).where(Folder.group_id.is_(None) if document.folder.group_id is None
+                                    else Folder.group_id == document.folder.group_id)
+    if not sees_everything(user):
+        query = query.where(Folder.id.in_(visible_folder_ids(user)))
+    return list(db.session.scalars(query.order_by(french(Folder.name), Folder.id)))
 
 
 def versions(document: Document) -> list[Version]:
@@ -241,6 +254,67 @@ def _make_current(document: Document, version: Version) -> None:
     document.updated_at = utcnow()
 
 
+def update_document(user: User, document: Document, name: str, note: str, tags: str, valid_until: date | None,
+                    audience: Audience, folder: Folder) -> None:
+    """Name, note, tags, validity, audience and folder (a move: the caller checked the person sees
+    the new folder). A move or an audience change takes effect at once in lists, feed and e-mails."""
+    if len(note or "") > MAX_NOTE:
+        raise DocumentError(_("La note est trop longue (%(max)s caractères au plus).", max=MAX_NOTE))
+    document.name = _clean_name(name)
+    document.note = note or ""
+    document.tags = clean_tags(tags)
+    document.valid_until = valid_until
+    moved_or_reshared = document.folder_id != folder.id or document.audience_id != audience.id
+    document.folder_id, document.audience_id = folder.id, audience.id
+    document.updated_at = utcnow()
+    db.session.flush()
+    if moved_or_reshared:  # the feed's item follows the new audience (or goes, see _publish)
+        db.session.expire(document, ["folder", "audience"])
+        _publish(user, document)
+
+
+def trash(document: Document) -> None:
+    document.deleted_at = utcnow()
+    db.session.flush()
+    core_signals.activity_withdrawn.send(None, key="documents.shared", object_id=document.id)
+
+
+def untrash(user: User, document: Document) -> None:
+    document.deleted_at = None
+    db.session.flush()
+    _publish(user, document)
+
+
+def trashed(user) -> sa.Select:
+    """The trash: one's own deleted documents (every one for animateurs), newest first."""
+    query = sa.select(Document).where(Document.deleted_at.is_not(None))
+    if not user.is_animateur:
+        query = query.where(Document.author_id == user.id)
+    return query.order_by(Document.deleted_at.desc(), Document.id.desc())
+
+
+def purge_trash(now=None) -> int:
+    """Remove the documents in the trash for TRASH_DAYS, and every version's file from storage
+    (the rows first: a file whose row is gone is never served; then the files)."""
+    from intranet.core.storage import delete_stored
+
+    limit = (now or utcnow()) - timedelta(days=TRASH_DAYS)
+    ids = list(db.session.scalars(sa.select(Document.id).where(Document.deleted_at < limit)))
+    if not ids:
+        return 0
+    keys = list(db.session.scalars(sa.select(Version.key).where(Version.document_id.in_(ids))))
+    db.session.execute(sa.delete(Version).where(Version.document_id.in_(ids)))
+    db.session.execute(sa.delete(Document).where(Document.id.in_(ids)))
+    db.session.commit()
+    for key in keys:
+        delete_stored(key)
+    return len(ids)
+
+
+def purge_job(job=None, **_):
+    return purge_trash()
+
+
 def count_download(document: Document) -> None:
     # An UPDATE in SQL: two downloads at once both count.
     db.session.execute(sa.update(Document).where(Document.id == document.id)
@@ -269,10 +343,17 @@ def _announce(user: User, doc: Document) -> None:
     notify("documents.new", sa.select(User.id).where(User.id.in_(audience_recipients(doc.audience)),
                                                      viewers(doc)), user, doc,
            title=doc.name, excerpt=excerpt(doc.note, 200))
-    # The feed's item reaches the document's audience: only when no folder above is narrower
-    # (same audience or the whole network), so the feed never shows a document hidden by its folder.
+    _publish(user, doc)
+
+
+def _publish(user: User | None, doc: Document) -> None:
+    """The feed's item reaches the document's audience: only when no folder above is narrower
+    (same audience or the whole network), so the feed never shows a document hidden by its folder;
+    otherwise an item it had is withdrawn."""
     chain = folder_path(doc.folder)
-    if all(f.audience_id == doc.audience_id or f.audience.is_network for f in chain):
+    if not all(f.audience_id == doc.audience_id or f.audience.is_network for f in chain):
+        core_signals.activity_withdrawn.send(None, key="documents.shared", object_id=doc.id)
+    else:
         core_signals.activity_published.send(
             None, key="documents.shared", object_id=doc.id, audience_targets=doc.audience.targets(), actor=user,
             group_id=doc.folder.group_id,

@@ -14,8 +14,8 @@ from flask_login import current_user, login_required
 from intranet.core.audiences import describe
 from intranet.core.storage import UploadError, delete_stored, open_stored, save_upload, send_stored
 from intranet.documents import services
-from intranet.documents.forms import FolderForm, UploadForm, VersionForm
-from intranet.documents.models import Document, Folder, Version
+from intranet.documents.forms import EditForm, FolderForm, UploadForm, VersionForm
+from intranet.documents.models import TRASH_DAYS, Document, Folder, Version
 from intranet.extensions import db
 from intranet.groups.models import Group
 from intranet.groups.services import can_see_content, can_see_group, render_group_page
@@ -261,4 +261,65 @@ def restore(document_id: int, number: int):
     services.restore_version(document, version)
     db.session.commit()
     flash(_("La version %(n)s est de nouveau la version courante.", n=version.number), "success")
+    return redirect(url_for("documents.show", document_id=document.id))
+
+
+@bp.route("/<int:document_id>/modifier", methods=["GET", "POST"])
+@login_required
+def edit(document_id: int):
+    document = _document_or_404(document_id)
+    if not services.can_edit(current_user, document):
+        abort(403)
+    form = EditForm(obj=document)
+    targets = services.move_targets(current_user, document)
+    form.folder_id.choices = [(f.id, f.name) for f in targets]
+    if request.method == "GET":
+        form.audience.data = document.audience.targets()
+    if form.validate_on_submit():
+        folder = next(f for f in targets if f.id == form.folder_id.data)
+        try:
+            services.update_document(current_user, document, form.name.data, form.note.data, form.tags.data,
+                                     form.valid_until.data, form.audience.audience(), folder)
+            db.session.commit()
+        except services.DocumentError as exc:
+            db.session.rollback()
+            form.name.errors = [*form.name.errors, str(exc)]
+        else:
+            flash(_("Le document est enregistré."), "success")
+            return redirect(url_for("documents.show", document_id=document.id))
+    return render_template("documents/edit.html", form=form, document=document), 400 if form.errors else 200
+
+
+@bp.route("/<int:document_id>/supprimer", methods=["POST"])
+@login_required
+def delete(document_id: int):
+    document = _document_or_404(document_id)
+    if not services.can_edit(current_user, document):
+        abort(403)
+    folder_id = document.folder_id
+    services.trash(document)
+    db.session.commit()
+    flash(_("« %(name)s » est dans la corbeille pendant %(days)s jours.", name=document.name,
+            days=TRASH_DAYS), "success")
+    return redirect(url_for("documents.folder", folder_id=folder_id))
+
+
+@bp.route("/corbeille")
+@login_required
+def trash():
+    docs = db.session.scalars(services.trashed(current_user).limit(200)).all()
+    return render_template("documents/trash.html", documents=docs, days=TRASH_DAYS)
+
+
+@bp.route("/corbeille/<int:document_id>/restaurer", methods=["POST"])
+@login_required
+def untrash(document_id: int):
+    document = db.session.get(Document, document_id)
+    if document is None or document.deleted_at is None or not (
+            current_user.is_animateur or document.author_id == current_user.id):
+        abort(404)
+    services.untrash(current_user, document)
+    db.session.commit()
+    flash(_("« %(name)s » est de retour dans « %(folder)s ».", name=document.name, folder=document.folder.name),
+          "success")
     return redirect(url_for("documents.show", document_id=document.id))

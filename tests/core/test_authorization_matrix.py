@@ -180,6 +180,24 @@ EXPECTED: dict[str, dict[str, int]] = {
     "events.categories": ADMIN_ONLY,
     "events.category_edit": ADMIN_ONLY,
     "events.category_css": PUBLIC,  # colours only; the login page's stylesheet may use them
+    # -- documents ------------------------------------------------------------------------------
+    # A network-wide folder made by the animateur, holding their PNG (so every role sees it, and
+    # only its author, animateurs and admins make or restore versions). Hidden folders and
+    # documents (404 for those outside) are in tests/documents/test_library.py.
+    "documents.index": PRIVATE,
+    "documents.group_documents": SECRET_GROUP,  # the fixture's group is secret
+    "documents.folder_new": _cell(302, 403, 200, 200),  # a network folder: documents.folders
+    "documents.folder": PRIVATE,
+    "documents.upload": _cell(302, 400, 400, 400),  # POST-only; without a file: « Choisissez au moins un fichier »
+    "documents.show": PRIVATE,
+    "documents.download": PRIVATE,  # the PNG, as an attachment
+    "documents.preview": PRIVATE,  # the PNG, inline
+    "documents.new_version": _cell(302, 403, 302, 302),  # POST-only; without a file: back to the page, told why
+    "documents.restore": _cell(302, 403, 302, 302),
+    "documents.edit": _cell(302, 403, 200, 200),
+    "documents.delete": _cell(302, 403, 302, 302),  # POST-only: to the trash, its feed item withdrawn
+    "documents.trash": PRIVATE,
+    "documents.untrash": _cell(302, 404, 404, 404),  # the fixture's document is not in the trash
     # -- fvt_tab (Flux Vision) ------------------------------------------------------------------
     # The fixture's zone SALERS0 is linked to the territory of everyone's organization, with one
     # day of figures: every logged-in role sees and exports it. The full matrix (own / other /
@@ -225,6 +243,7 @@ EFFECTS: dict[str, dict[str, int]] = {
     "events.review": {"published": 1, "posts": 1, "audit": 1},  # validated: published, in the feed, audited
     "events.participate": {"participations": 1},
     "events.subscription_action": {"calendar_tokens": 1},  # « renouveler » creates one's token
+    "documents.delete": {"posts": -1},
     "fvt_tab.sharing": {"fvt_sharing": -1, "audit": 1},
     "fvt_tab.quality": {"fvt_days_flagged": 1, "audit": 1},
 }
@@ -240,6 +259,7 @@ FILE_ROUTES = {
     "events.participants_csv": "text/csv", "events.category_css": "text/css",
     "fvt_tab.export": "text/csv", "fvt_tab.import_state": "application/json",
     "fvt_tab.zone_arriving": "application/json",
+    "documents.download": "image/png", "documents.preview": "image/png",
 }
 
 
@@ -361,6 +381,16 @@ def world(app, factories):
                      # Arguments that another plugin's routes also use, with other values:
                      "events.attachment:attachment_id": attachment.id,
                      "events.review:event_id": pending.id, "events.review:decision": "valider"})
+    if "documents" in app.extensions["intranet_registry"].plugins:
+        from intranet.core.storage import save_upload
+        from intranet.documents import services as documents
+
+        with app.test_request_context():  # the notification links to the document
+            folder = documents.create_folder(people["animateur"], "Modèles de brochures")
+            png = save_upload(FileStorage(io.BytesIO(_png()), filename="affiche.png"), ["image"])
+            document = documents.add_document(people["animateur"], folder, png, note="L'affiche de l'été")
+        db.session.commit()
+        args.update(folder_id=folder.id, document_id=document.id, number=1)
     if "fvt_tab" in app.extensions["intranet_registry"].plugins:
         from datetime import date
 

@@ -221,3 +221,69 @@ def test_text_and_csv_previews_are_escaped(people, as_):
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     page = c.get(f"/documents/{csv_doc.id}").get_data(as_text=True)
     assert "<td>Salers</td>" in page and "&lt;b&gt;12&lt;/b&gt;" in page
+
+
+def test_the_dashboard_widget_lists_only_what_the_person_sees(people, as_):
+    board = get_audience([("org", people["membre"].organization_id)])
+    public = _folder(people["animateur"], "Modèles")
+    restricted = _folder(people["animateur"], "Conseil", audience=board)
+    inner = _folder(people["animateur"], "PV", parent=restricted, audience=get_audience([]))
+    c = as_(people["membre"])
+    _upload(c, public, [(pdf_bytes("A"), "modele-affiche.pdf")])
+    _upload(c, inner, [(pdf_bytes("B"), "pv-secret.pdf")])
+    mine = text(c.get("/"))
+    assert "Derniers documents" in mine and "modele-affiche.pdf" in mine and "pv-secret.pdf" in mine
+    theirs = text(as_(people["voisine"]).get("/"))
+    assert "modele-affiche.pdf" in theirs and "pv-secret.pdf" not in theirs
+
+
+def test_edit_moves_and_reshares_and_the_feed_follows(people, as_):
+    public = _folder(people["animateur"], "Modèles")
+    board = _folder(people["animateur"], "Conseil", audience=get_audience([("org", people["membre"].organization_id)]))
+    c = as_(people["membre"])
+    _upload(c, public, [(pdf_bytes("A"), "charte.pdf")], note="Charte graphique")
+    doc = _documents()[0]
+    neighbour = as_(people["voisine"])
+    assert "charte.pdf" in text(neighbour.get("/feed/"))
+    token = csrf_token(c, f"/documents/{doc.id}/modifier")
+    resp = c.post(f"/documents/{doc.id}/modifier", data={
+        "csrf_token": token, "name": "Charte graphique 2027.pdf", "note": "Nouvelle charte", "tags": "charte",
+        "valid_until": "", "folder_id": board.id, "audience": f"org:{people['membre'].organization_id}"})
+    assert resp.status_code == 302
+    assert "Charte graphique 2027.pdf" in text(c.get(f"/documents/dossiers/{board.id}"))
+    assert "Charte graphique 2027.pdf" not in text(c.get(f"/documents/dossiers/{public.id}"))
+    assert neighbour.get(f"/documents/{doc.id}").status_code == 404
+    assert "charte" not in text(neighbour.get("/feed/")).lower()
+    # A folder the person does not see is not a choice.
+    hidden = _folder(people["voisine"], "À moi seule", audience=get_audience([("user", people["voisine"].id)]))
+    resp = c.post(f"/documents/{doc.id}/modifier", data={"csrf_token": token, "name": "x.pdf", "folder_id": hidden.id})
+    assert resp.status_code == 400 and "À moi seule" not in text(resp)
+
+
+def test_the_trash_restores_then_the_worker_purges_the_files(people, as_, app):
+    from datetime import timedelta
+
+    from intranet.core.timeutil import utcnow
+
+    folder = _folder(people["animateur"])
+    c = as_(people["membre"])
+    before = stored_files()
+    _upload(c, folder, [(pdf_bytes("A"), "ancien.pdf")])
+    doc = _documents()[0]
+    token = csrf_token(c, f"/documents/{doc.id}")
+    c.post(f"/documents/{doc.id}/nouvelle-version", content_type="multipart/form-data",
+           data={"csrf_token": token, "file": (io.BytesIO(pdf_bytes("B")), "ancien v2.pdf")})
+    assert len(stored_files() - before) == 2
+    assert c.post(f"/documents/{doc.id}/supprimer", data={"csrf_token": token}).status_code == 302
+    listing = text(c.get(f"/documents/dossiers/{folder.id}"))  # the flash names it; the list has nothing
+    assert "« ancien.pdf » est dans la corbeille pendant 30 jours" in listing and "Aucun document dans ce dossier" in listing
+    assert c.get(f"/documents/{doc.id}/telecharger").status_code == 404
+    assert "ancien.pdf" in text(c.get("/documents/corbeille"))
+    assert "ancien.pdf" not in text(as_(people["voisine"]).get("/documents/corbeille"))
+    token = csrf_token(c, "/documents/corbeille")
+    assert c.post(f"/documents/corbeille/{doc.id}/restaurer", data={"csrf_token": token}).status_code == 302
+    assert c.get(f"/documents/{doc.id}").status_code == 200
+    c.post(f"/documents/{doc.id}/supprimer", data={"csrf_token": token})
+    assert services.purge_trash() == 0  # not yet 30 days
+    assert services.purge_trash(now=utcnow() + timedelta(days=31)) == 1
+    assert _documents() == [] and stored_files() == before
