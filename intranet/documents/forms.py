@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from intranet.core.audience_field import AudienceField
@@ -26,6 +26,7 @@ class UploadForm(FlaskForm):
     note = TextAreaField(_l("Note explicative (markdown)"), validators=[Length(max=MAX_NOTE, message=TOO_LONG)])
     tags = StringField(_l("Mots-clés (séparés par des virgules)"), validators=[Length(max=MAX_TAGS, message=TOO_LONG)])
     valid_until = DateField(_l("À jour jusqu'au"), validators=[Optional()])
+    needs_confirmation = BooleanField(_l("Demander à chaque lecteur de confirmer « lu et approuvé »"))
 
 
 class VersionForm(FlaskForm):

@@ -63,6 +63,11 @@ class Document(Shared, db.Model):
     size: Mapped[int] = mapped_column(sa.BigInteger, default=0)  # the current version's
     kind: Mapped[str] = mapped_column(sa.String(10), default="")  # the current version's extension
     download_count: Mapped[int] = mapped_column(default=0)
+    view_count: Mapped[int] = mapped_column(default=0)
+    # « Lu et approuvé » asked by the uploader: each reader confirms (DocumentRead.confirmed_at).
+    needs_confirmation: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    # When the owner was told that « à jour jusqu'au » comes in 14 days (once per date).
+    expiry_reminded_for: Mapped[date | None] = mapped_column(sa.Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # In the trash since then (seen only in « Corbeille » by its owner and animateurs); the worker
@@ -99,3 +104,20 @@ class Version(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     author: Mapped[User | None] = relationship(lazy="select")
+
+
+class DocumentRead(db.Model):
+    """Who opened a document (page or download), when, and their « lu et approuvé »."""
+
+    __tablename__ = "documents_reads"
+
+    document_id: Mapped[int] = mapped_column(sa.ForeignKey("documents_documents.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("core_users.id", ondelete="CASCADE"), primary_key=True,
+                                         index=True)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    opens: Mapped[int] = mapped_column(default=1)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(lazy="joined")

@@ -16,6 +16,12 @@ TYPES = (
     NotificationType("documents.new", _l("Un nouveau document est partagé avec moi"), CATEGORY,
                      message=_l("%(actor)s a partagé « %(title)s »"),
                      subject=_l("Nouveau document : %(title)s")),
+    NotificationType("documents.confirm", _l("On me demande de confirmer la lecture d'un document"), CATEGORY,
+                     message=_l("%(actor)s vous demande de lire et d'approuver « %(title)s »"),
+                     subject=_l("À lire et approuver : %(title)s")),
+    NotificationType("documents.expiring", _l("Un de mes documents arrive à sa date de validité"), CATEGORY,
+                     message=_l("« %(title)s » est à jour jusqu'au %(date)s : pensez à le remplacer"),
+                     subject=_l("À mettre à jour avant le %(date)s : %(title)s")),
 )
 
 

@@ -17,12 +17,23 @@ from intranet.core.notifications import notify
 from intranet.core.storage import StoredFile
 from intranet.core.textfold import french
 from intranet.core.timeutil import utcnow
-from intranet.documents.models import MAX_DEPTH, MAX_NAME, MAX_NOTE, MAX_TAGS, TRASH_DAYS, Document, Folder, Version
+from intranet.documents.models import (
+    MAX_DEPTH,
+    MAX_NAME,
+    MAX_NOTE,
+    MAX_TAGS,
+    TRASH_DAYS,
+    Document,
+    DocumentRead,
+    Folder,
+    Version,
+)
 from intranet.extensions import db
 from intranet.groups.models import Group, Membership
 from intranet.groups.services import can_manage, can_see_content, my_group_ids
 
 PAGE_SIZE = 50
+EXPIRY_NOTICE_DAYS = 14  # the owner is told this many days before « à jour jusqu'au »
 #: The sorts of a folder's list: « nom », « date », « taille », « type » (then the name).
 SORTS = {
     "nom": lambda: (french(Document.name), Document.id),
@@ -205,7 +216,8 @@ def create_folder(user: User, name: str, parent: Folder | None = None, group: Gr
 
 
 def add_document(user: User, folder: Folder, stored: StoredFile, note: str = "", tags: str = "",
-                 valid_until: date | None = None, audience: Audience | None = None, announce: bool = True) -> Document:
+                 valid_until: date | None = None, audience: Audience | None = None, announce: bool = True,
+                 needs_confirmation: bool = False) -> Document:
     """A new document in ``folder`` (version 1 = ``stored``), told to those who see it."""
     if len(note or "") > MAX_NOTE:
         raise DocumentError(_("La note est trop longue (%(max)s caractères au plus).", max=MAX_NOTE))
@@ -213,6 +225,7 @@ def add_document(user: User, folder: Folder, stored: StoredFile, note: str = "",
     now = utcnow()
     doc = Document(folder_id=folder.id, name=stored.original_name[:MAX_NAME], note=note or "", tags=clean_tags(tags),
                    valid_until=valid_until, audience_id=audience.id, author_id=user.id, current_number=1,
+                   needs_confirmation=needs_confirmation,
                    size=stored.size, kind=_kind(stored.original_name), created_at=now, updated_at=now)
     db.session.add(doc)
     db.session.flush()
@@ -315,10 +328,86 @@ def purge_job(job=None, **_):
     return purge_trash()
 
 
-def count_download(document: Document) -> None:
-    # An UPDATE in SQL: two downloads at once both count.
-    db.session.execute(sa.update(Document).where(Document.id == document.id)
-                       .values(download_count=Document.download_count + 1))
+# -- who read it ------------------------------------------------------------------------------
+
+def record_open(user: User, document: Document, download: bool = False) -> None:
+    """One more opening of the page (or download) by ``user``: the counters and their row of
+    « qui l'a ouvert » (first and last time, how many times)."""
+    now = utcnow()
+    column = Document.download_count if download else Document.view_count
+    db.session.execute(sa.update(Document).where(Document.id == document.id).values({column: column + 1}))
+    updated = db.session.execute(sa.update(DocumentRead).where(DocumentRead.document_id == document.id,
+                                                               DocumentRead.user_id == user.id)
+                                 .values(last_at=now, opens=DocumentRead.opens + 1)).rowcount
+    if not updated:
+        try:
+            with db.session.begin_nested():
+                db.session.add(DocumentRead(document_id=document.id, user_id=user.id, first_at=now, last_at=now))
+        except sa.exc.IntegrityError:  # the same person's other tab, at the same instant
+            pass
+
+
+def confirm_read(user: User, document: Document) -> bool:
+    """« Lu et approuvé »; False when it was already confirmed."""
+    record = db.session.get(DocumentRead, (document.id, user.id))
+    if record is None:
+        record = DocumentRead(document_id=document.id, user_id=user.id)
+        db.session.add(record)
+    if record.confirmed_at is not None:
+        return False
+    record.confirmed_at = utcnow()
+    db.session.flush()
+    return True
+
+
+def readers(document: Document) -> list[DocumentRead]:
+    return list(db.session.scalars(sa.select(DocumentRead).where(DocumentRead.document_id == document.id)
+                                   .order_by(DocumentRead.last_at.desc())))
+
+
+def audience_of(document: Document) -> sa.Select:
+    """SELECT of the ids of the active people the document is for (who may see it), its author apart."""
+    from intranet.core.audiences import audience_recipients
+
+    return sa.select(User.id).where(User.id.in_(audience_recipients(document.audience)), viewers(document),
+                                    User.id != (document.author_id or 0))
+
+
+def not_confirmed(document: Document) -> list[User]:
+    """Those the document is for who have not confirmed « lu et approuvé », by name."""
+    confirmed = sa.select(DocumentRead.user_id).where(DocumentRead.document_id == document.id,
+                                                      DocumentRead.confirmed_at.is_not(None))
+    return list(db.session.scalars(sa.select(User).where(User.id.in_(audience_of(document)),
+                                                         User.id.not_in(confirmed))
+                                   .order_by(french(User.name), User.id).limit(500)))
+
+
+def remind_unconfirmed(actor: User, document: Document) -> int:
+    """The « lu et approuvé » reminder to those who have not confirmed (through the bus and its preferences)."""
+    return notify("documents.confirm", [u.id for u in not_confirmed(document)], actor, document,
+                  title=document.name, excerpt=excerpt(document.note, 200))
+
+
+def remind_expiring(today: date | None = None) -> int:
+    """The owner's e-mail 14 days before « à jour jusqu'au » (once per date; a later date set by an edit
+    is reminded again)."""
+    from intranet.core.timeutil import PARIS
+
+    today = today or utcnow().astimezone(PARIS).date()
+    due = db.session.scalars(sa.select(Document).where(
+        Document.deleted_at.is_(None), Document.valid_until.is_not(None), Document.author_id.is_not(None),
+        Document.valid_until <= today + timedelta(days=EXPIRY_NOTICE_DAYS), Document.valid_until >= today,
+        sa.or_(Document.expiry_reminded_for.is_(None), Document.expiry_reminded_for != Document.valid_until))).all()
+    for doc in due:
+        notify("documents.expiring", [doc.author_id], None, doc, title=doc.name,
+               date=doc.valid_until.strftime("%d/%m/%Y"))
+        doc.expiry_reminded_for = doc.valid_until
+    db.session.commit()
+    return len(due)
+
+
+def expiry_job(job=None, **_):
+    return remind_expiring()
 
 
 # -- telling people -------------------------------------------------------------------------
@@ -340,8 +429,8 @@ def viewers(document: Document) -> sa.ColumnElement:
 def _announce(user: User, doc: Document) -> None:
     from intranet.core.audiences import audience_recipients
 
-    notify("documents.new", sa.select(User.id).where(User.id.in_(audience_recipients(doc.audience)),
-                                                     viewers(doc)), user, doc,
+    notify("documents.confirm" if doc.needs_confirmation else "documents.new",
+           sa.select(User.id).where(User.id.in_(audience_recipients(doc.audience)), viewers(doc)), user, doc,
            title=doc.name, excerpt=excerpt(doc.note, 200))
     _publish(user, doc)
 

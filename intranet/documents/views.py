@@ -7,15 +7,16 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from intranet.core.audiences import describe
+from intranet.core.i18n import ngettext
 from intranet.core.storage import UploadError, delete_stored, open_stored, save_upload, send_stored
 from intranet.documents import services
 from intranet.documents.forms import EditForm, FolderForm, UploadForm, VersionForm
-from intranet.documents.models import TRASH_DAYS, Document, Folder, Version
+from intranet.documents.models import TRASH_DAYS, Document, DocumentRead, Folder, Version
 from intranet.extensions import db
 from intranet.groups.models import Group
 from intranet.groups.services import can_see_content, can_see_group, render_group_page
@@ -131,7 +132,8 @@ def upload(folder_id: int):
             continue
         try:
             added.append(services.add_document(current_user, folder, stored, note=form.note.data or "",
-                                               tags=form.tags.data or "", valid_until=form.valid_until.data))
+                                               tags=form.tags.data or "", valid_until=form.valid_until.data,
+                                               needs_confirmation=form.needs_confirmation.data))
             db.session.commit()
         except services.DocumentError as exc:
             db.session.rollback()
@@ -141,8 +143,10 @@ def upload(folder_id: int):
             db.session.rollback()
             delete_stored(stored.key)
             raise
+    if request.accept_mimetypes.best == "application/json":  # the page's uploader, one file per request
+        return jsonify(added=[d.id for d in added], refused=refused), 200 if added else 400
     if added:
-        flash(_("%(n)s document(s) ajouté(s).", n=len(added)), "success")
+        flash(ngettext("%(num)d document ajouté.", "%(num)d documents ajoutés.", len(added)), "success")
     if refused:
         form.files.errors = refused
         return _folder_view(folder, form, 400)
@@ -153,13 +157,17 @@ def upload(folder_id: int):
 @login_required
 def show(document_id: int):
     document = _document_or_404(document_id)
+    services.record_open(current_user, document)
+    db.session.commit()
     version = services.current_version(document)
     preview = _preview(document, version)
+    mine = db.session.get(DocumentRead, (document.id, current_user.id))
     group = db.session.get(Group, document.folder.group_id) if document.folder.group_id else None
     return render_template("documents/document.html", document=document, version=version, preview=preview, group=group,
                            versions=services.versions(document), form=VersionForm(),
                            path=services.folder_path(document.folder), audience_text=describe(document.audience),
-                           can_edit=services.can_edit(current_user, document))
+                           can_edit=services.can_edit(current_user, document),
+                           confirmed=mine.confirmed_at if mine else None)
 
 
 def _preview(document: Document, version: Version | None) -> dict | None:
@@ -205,7 +213,7 @@ def download(document_id: int):
         response = send_stored(version.key, version.original_name)
     except FileNotFoundError:
         abort(404)
-    services.count_download(document)
+    services.record_open(current_user, document, download=True)
     db.session.commit()
     return response
 
@@ -323,3 +331,39 @@ def untrash(document_id: int):
     flash(_("« %(name)s » est de retour dans « %(folder)s ».", name=document.name, folder=document.folder.name),
           "success")
     return redirect(url_for("documents.show", document_id=document.id))
+
+
+@bp.route("/<int:document_id>/lu-et-approuve", methods=["POST"])
+@login_required
+def confirm(document_id: int):
+    document = _document_or_404(document_id)
+    if not document.needs_confirmation:
+        abort(404)
+    if services.confirm_read(current_user, document):
+        db.session.commit()
+        flash(_("Merci : votre lecture est confirmée."), "success")
+    return redirect(url_for("documents.show", document_id=document.id))
+
+
+@bp.route("/<int:document_id>/lecteurs")
+@login_required
+def readers(document_id: int):
+    """« Qui l'a ouvert » and, when asked, who confirmed « lu et approuvé » and who has not: for
+    the owner and animateurs."""
+    document = _document_or_404(document_id)
+    if not services.can_edit(current_user, document):
+        abort(403)
+    return render_template("documents/readers.html", document=document, readers=services.readers(document),
+                           pending=services.not_confirmed(document) if document.needs_confirmation else [])
+
+
+@bp.route("/<int:document_id>/relancer", methods=["POST"])
+@login_required
+def remind(document_id: int):
+    document = _document_or_404(document_id)
+    if not services.can_edit(current_user, document) or not document.needs_confirmation:
+        abort(403)
+    sent = services.remind_unconfirmed(current_user, document)
+    db.session.commit()
+    flash(ngettext("Rappel envoyé à %(num)d personne.", "Rappel envoyé à %(num)d personnes.", sent), "success")
+    return redirect(url_for("documents.readers", document_id=document.id))

@@ -181,7 +181,7 @@ EXPECTED: dict[str, dict[str, int]] = {
     "events.category_edit": ADMIN_ONLY,
     "events.category_css": PUBLIC,  # colours only; the login page's stylesheet may use them
     # -- documents ------------------------------------------------------------------------------
-    # A network-wide folder made by the animateur, holding their PNG (so every role sees it, and
+    # A network-wide folder made by the animateur, holding their PNG with « lu et approuvé » asked (so every role sees it, and
     # only its author, animateurs and admins make or restore versions). Hidden folders and
     # documents (404 for those outside) are in tests/documents/test_library.py.
     "documents.index": PRIVATE,
@@ -198,6 +198,9 @@ EXPECTED: dict[str, dict[str, int]] = {
     "documents.delete": _cell(302, 403, 302, 302),  # POST-only: to the trash, its feed item withdrawn
     "documents.trash": PRIVATE,
     "documents.untrash": _cell(302, 404, 404, 404),  # the fixture's document is not in the trash
+    "documents.confirm": _cell(302, 302, 302, 302),  # « lu et approuvé », asked on the fixture's document
+    "documents.readers": _cell(302, 403, 200, 200),  # « qui l'a ouvert »: its author and animateurs
+    "documents.remind": _cell(302, 403, 302, 302),
     # -- fvt_tab (Flux Vision) ------------------------------------------------------------------
     # The fixture's zone SALERS0 is linked to the territory of everyone's organization, with one
     # day of figures: every logged-in role sees and exports it. The full matrix (own / other /
@@ -388,7 +391,8 @@ def world(app, factories):
         with app.test_request_context():  # the notification links to the document
             folder = documents.create_folder(people["animateur"], "Modèles de brochures")
             png = save_upload(FileStorage(io.BytesIO(_png()), filename="affiche.png"), ["image"])
-            document = documents.add_document(people["animateur"], folder, png, note="L'affiche de l'été")
+            document = documents.add_document(people["animateur"], folder, png, note="L'affiche de l'été",
+                                              needs_confirmation=True)
         db.session.commit()
         args.update(folder_id=folder.id, document_id=document.id, number=1)
     if "fvt_tab" in app.extensions["intranet_registry"].plugins:

@@ -287,3 +287,46 @@ def test_the_trash_restores_then_the_worker_purges_the_files(people, as_, app):
     assert services.purge_trash() == 0  # not yet 30 days
     assert services.purge_trash(now=utcnow() + timedelta(days=31)) == 1
     assert _documents() == [] and stored_files() == before
+
+
+def test_who_opened_it_and_read_and_approved(people, as_, factories, outbox):
+    folder = _folder(people["animateur"])
+    colleague = factories.user(name="Chloé Collègue", organization=people["membre"].organization)
+    c = as_(people["membre"])
+    data = {"csrf_token": csrf_token(c, f"/documents/dossiers/{folder.id}"), "needs_confirmation": "y",
+            "files": [(io.BytesIO(pdf_bytes("Procédure")), "procedure-taxe-de-sejour.pdf")]}
+    assert c.post(f"/documents/dossiers/{folder.id}/deposer", data=data,
+                  content_type="multipart/form-data").status_code == 302
+    doc = _documents()[0]
+    assert any("À lire et approuver : procedure-taxe-de-sejour.pdf" == m.subject and m.to_addr == colleague.email
+               for m in outbox())
+    reader = as_(colleague)
+    page = text(reader.get(f"/documents/{doc.id}"))
+    assert "confirmer qu'il a lu ce document" in page
+    reader.get(f"/documents/{doc.id}/telecharger").close()
+    token = csrf_token(reader, f"/documents/{doc.id}")
+    assert reader.post(f"/documents/{doc.id}/lu-et-approuve", data={"csrf_token": token}).status_code == 302
+    assert "Vous avez confirmé « lu et approuvé »" in text(reader.get(f"/documents/{doc.id}"))
+    assert reader.get(f"/documents/{doc.id}/lecteurs").status_code == 403  # for the owner and animateurs
+    board = text(c.get(f"/documents/{doc.id}/lecteurs"))
+    # Three openings of the page (the CSRF token is read from it too) and one download, all hers.
+    assert "Chloé Collègue" in board and "3 consultations" in board and "1 téléchargement" in board
+    # Who has not confirmed: the others it is for (Anne, Vera), not Chloé, not the author.
+    assert "2 personnes n'ont pas encore confirmé" in board and "Anne Animatrice" in board and "Vera Voisine" in board
+    token = csrf_token(c, f"/documents/{doc.id}/lecteurs")
+    resp = c.post(f"/documents/{doc.id}/relancer", data={"csrf_token": token}, follow_redirects=True)
+    assert "Rappel envoyé à 2 personnes." in text(resp)
+
+
+def test_the_owner_is_told_fourteen_days_before_the_validity_date(people, as_, outbox):
+    from datetime import date, timedelta
+
+    folder = _folder(people["animateur"])
+    c = as_(people["membre"])
+    today = date(2027, 3, 1)
+    _upload(c, folder, [(pdf_bytes("A"), "tarifs-groupes.pdf")], valid_until=(today + timedelta(days=20)).isoformat())
+    assert services.remind_expiring(today) == 0  # 20 days before: not yet
+    assert services.remind_expiring(today + timedelta(days=6)) == 1
+    mails = [m for m in outbox() if m.to_addr == people["membre"].email and "tarifs-groupes.pdf" in m.subject]
+    assert [m.subject for m in mails] == ["À mettre à jour avant le 21/03/2027 : tarifs-groupes.pdf"]
+    assert services.remind_expiring(today + timedelta(days=7)) == 0  # once per date

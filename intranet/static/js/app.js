@@ -266,3 +266,81 @@ document.querySelectorAll("[data-import-state]").forEach(function (box) {
   }
   if (!/done|failed/.test(box.dataset.initial || "")) { setTimeout(poll, 1500); }
 });
+
+// Library uploads: drop files on the form (or choose them) and each one is sent on its own with a
+// progress bar and its own answer (accepted, or refused with the reason). Without JavaScript the
+// form posts every file at once.
+document.querySelectorAll("form[data-upload]").forEach(function (form) {
+  var input = form.querySelector("input[type=file]");
+  var list = document.createElement("ul");
+  list.className = "list-unstyled mt-2 mb-0";
+  list.setAttribute("aria-live", "polite");
+  input.insertAdjacentElement("afterend", list);
+  form.classList.add("upload-drop");
+  ["dragenter", "dragover"].forEach(function (name) {
+    form.addEventListener(name, function (e) { e.preventDefault(); form.classList.add("upload-over"); });
+  });
+  ["dragleave", "drop"].forEach(function (name) {
+    form.addEventListener(name, function () { form.classList.remove("upload-over"); });
+  });
+  form.addEventListener("drop", function (e) { e.preventDefault(); send(e.dataTransfer.files); });
+  form.addEventListener("submit", function (e) {
+    if (!input.files.length) { return; }  // the server says « choisissez au moins un fichier »
+    e.preventDefault();
+    send(input.files);
+  });
+  function row(file) {
+    var li = document.createElement("li");
+    li.className = "mb-2";
+    var name = document.createElement("div");
+    name.className = "small";
+    name.textContent = file.name;
+    var outer = document.createElement("div");
+    outer.className = "progress";
+    outer.setAttribute("role", "progressbar");
+    outer.setAttribute("aria-label", file.name);
+    outer.setAttribute("aria-valuemin", "0");
+    outer.setAttribute("aria-valuemax", "100");
+    outer.setAttribute("aria-valuenow", "0");
+    var bar = document.createElement("div");
+    bar.className = "progress-bar progress-w-0";
+    outer.appendChild(bar);
+    li.appendChild(name);
+    li.appendChild(outer);
+    list.appendChild(li);
+    return {li: li, name: name, outer: outer, bar: bar};
+  }
+  function send(files) {
+    var pending = files.length, added = 0;
+    Array.prototype.forEach.call(files, function (file) {
+      var r = row(file);
+      var data = new FormData(form);
+      data.delete("files");
+      data.append("files", file, file.name);
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", form.action);
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.upload.addEventListener("progress", function (e) {
+        if (!e.lengthComputable) { return; }
+        var pct = Math.floor(e.loaded / e.total * 100);
+        r.bar.className = "progress-bar progress-w-" + (Math.floor(pct / 5) * 5);
+        r.outer.setAttribute("aria-valuenow", pct);
+      });
+      xhr.addEventListener("loadend", function () {
+        var answer = {};
+        try { answer = JSON.parse(xhr.responseText); } catch (err) { answer = {}; }
+        var ok = xhr.status === 200 && answer.added && answer.added.length;
+        r.bar.className = "progress-bar progress-w-100 " + (ok ? "bg-success" : "bg-danger");
+        r.outer.setAttribute("aria-valuenow", "100");
+        var message = document.createElement("div");
+        message.className = "small " + (ok ? "text-success" : "text-danger");
+        message.textContent = ok ? form.dataset.uploadDone : ((answer.refused && answer.refused[0]) || form.dataset.uploadFailed);
+        r.li.appendChild(message);
+        if (ok) { added += 1; }
+        pending -= 1;
+        if (pending === 0 && added) { setTimeout(function () { window.location.reload(); }, 800); }
+      });
+      xhr.send(data);
+    });
+  }
+});
