@@ -250,7 +250,8 @@ def _mismatch() -> UploadError:
     return UploadError(_("Le contenu du fichier ne correspond pas à son extension."))
 
 
-def _receive(file_storage: FileStorage, allowed: frozenset[str]) -> tuple[Path, str, str, int, str]:
+def _receive(file_storage: FileStorage, allowed: frozenset[str],
+             max_bytes: int | None = None) -> tuple[Path, str, str, int, str]:
     """Check an upload and stream it to a temporary file in UPLOAD_DIR.
 
     Returns ``(temporary path, extension, content type, size, sanitized original name)``.
@@ -294,7 +295,7 @@ def _receive(file_storage: FileStorage, allowed: frozenset[str]) -> tuple[Path, 
         content_type = known.content_type
         text_check = None
 
-    max_bytes = int(current_app.config["MAX_UPLOAD_BYTES"])
+    max_bytes = int(max_bytes or current_app.config["MAX_UPLOAD_BYTES"])
     too_big = UploadError(
         _("Le fichier dépasse la taille maximale de %(size)s.", size=format_size(max_bytes))
     )
@@ -328,14 +329,14 @@ def _receive(file_storage: FileStorage, allowed: frozenset[str]) -> tuple[Path, 
 # Public API
 
 
-def save_upload(file_storage: FileStorage, kinds: Iterable[str]) -> StoredFile:
+def save_upload(file_storage: FileStorage, kinds: Iterable[str], max_bytes: int | None = None) -> StoredFile:
     """Check and store an uploaded file.
 
     ``kinds`` holds category names ("image", "document") and/or extensions ("pdf"). Raises
     :class:`UploadError` (French message) when the file is empty, too large, of a refused type,
     or when its content does not match its extension.
     """
-    tmp_path, ext, content_type, size, original_name = _receive(file_storage, allowed_extensions(kinds))
+    tmp_path, ext, content_type, size, original_name = _receive(file_storage, allowed_extensions(kinds), max_bytes)
     try:
         key, path = _new_key(ext)
         os.replace(tmp_path, path)

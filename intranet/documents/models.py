@@ -68,6 +68,8 @@ class Document(Shared, db.Model):
     needs_confirmation: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     # When the owner was told that « à jour jusqu'au » comes in 14 days (once per date).
     expiry_reminded_for: Mapped[date | None] = mapped_column(sa.Date)
+    # The current version's words, read by the worker (documents.text) for the search to index.
+    text: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # In the trash since then (seen only in « Corbeille » by its owner and animateurs); the worker
@@ -121,3 +123,15 @@ class DocumentRead(db.Model):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class FolderFollow(db.Model):
+    """« Suivre ce dossier »: every new document in it is told to the person."""
+
+    __tablename__ = "documents_folder_follows"
+
+    folder_id: Mapped[int] = mapped_column(sa.ForeignKey("documents_folders.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("core_users.id", ondelete="CASCADE"), primary_key=True,
+                                         index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

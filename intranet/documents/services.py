@@ -26,6 +26,7 @@ from intranet.documents.models import (
     Document,
     DocumentRead,
     Folder,
+    FolderFollow,
     Version,
 )
 from intranet.extensions import db
@@ -34,6 +35,8 @@ from intranet.groups.services import can_manage, can_see_content, my_group_ids
 
 PAGE_SIZE = 50
 EXPIRY_NOTICE_DAYS = 14  # the owner is told this many days before « à jour jusqu'au »
+MAX_FILE_SETTING = "documents.max_file_mb"  # the size of one file, in MB (admins change it)
+QUOTA_SETTING = "documents.quota_mb"  # the space of one organization, in MB; 0: no limit
 #: The sorts of a folder's list: « nom », « date », « taille », « type » (then the name).
 SORTS = {
     "nom": lambda: (french(Document.name), Document.id),
@@ -162,6 +165,47 @@ def move_targets(user, document: Document) -> list[Folder]:
     return list(db.session.scalars(query.order_by(french(Folder.name), Folder.id)))
 
 
+MAX_ZIP_FILES = 2000
+
+
+def zip_entries(user, folder: Folder) -> list[tuple[str, str]]:
+    """(path in the archive, storage key) of the current version of every document the person sees in
+    the folder and its visible sub-folders; names made unique (« a.pdf », « a (2).pdf »)."""
+    visible = None if sees_everything(user) else set(db.session.scalars(visible_folder_ids(user)))
+    out: list[tuple[str, str]] = []
+    used: set[str] = set()
+    level = [(folder, "")]
+    while level and len(out) < MAX_ZIP_FILES:
+        ids = [f.id for f, _prefix in level]
+        prefix_of = {f.id: prefix for f, prefix in level}
+        rows = db.session.execute(
+            visible_documents(user, sa.select(Document.folder_id, Document.name, Version.key)
+                              .join(Version, sa.and_(Version.document_id == Document.id,
+                                                     Version.number == Document.current_number)))
+            .where(Document.folder_id.in_(ids)).order_by(Document.folder_id, french(Document.name), Document.id)
+            .limit(MAX_ZIP_FILES - len(out))).all()
+        for folder_id, name, key in rows:
+            out.append((_unique(prefix_of[folder_id] + _arc(name), used), key))
+        children = db.session.scalars(sa.select(Folder).where(Folder.parent_id.in_(ids)).order_by(Folder.id)).all()
+        level = [(f, prefix_of[f.parent_id] + _arc(f.name) + "/") for f in children
+                 if visible is None or f.id in visible]
+    return out
+
+
+def _arc(name: str) -> str:
+    return name.replace("/", "-").replace("\\", "-").strip(". ") or "document"
+
+
+def _unique(path: str, used: set[str]) -> str:
+    stem, dot, ext = path.rpartition(".")
+    candidate, n = path, 1
+    while candidate.lower() in used:
+        n += 1
+        candidate = f"{stem} ({n}).{ext}" if dot else f"{path} ({n})"
+    used.add(candidate.lower())
+    return candidate
+
+
 def versions(document: Document) -> list[Version]:
     return list(db.session.scalars(sa.select(Version).where(Version.document_id == document.id)
                                    .options(sa.orm.selectinload(Version.author))
@@ -232,6 +276,7 @@ def add_document(user: User, folder: Folder, stored: StoredFile, note: str = "",
     db.session.add(Version(document_id=doc.id, number=1, key=stored.key, original_name=stored.original_name,
                            content_type=stored.content_type, size=stored.size, author_id=user.id, created_at=now))
     db.session.flush()
+    _queue_text(doc)
     if announce:
         _announce(user, doc)
     return doc
@@ -250,6 +295,7 @@ def add_version(user: User, document: Document, stored: StoredFile, note: str = 
     db.session.add(version)
     _make_current(document, version)
     db.session.flush()
+    _queue_text(document)
     return version
 
 
@@ -258,6 +304,7 @@ def restore_version(document: Document, version: Version) -> None:
         raise DocumentError(_("Cette version n'appartient pas à ce document."))
     _make_current(document, version)
     db.session.flush()
+    _queue_text(document)
 
 
 def _make_current(document: Document, version: Version) -> None:
@@ -326,6 +373,82 @@ def purge_trash(now=None) -> int:
 
 def purge_job(job=None, **_):
     return purge_trash()
+
+
+# -- limits ------------------------------------------------------------------------------------
+
+def max_file_bytes() -> int:
+    from intranet.core.settings import get_setting
+
+    return int(get_setting(MAX_FILE_SETTING, 50)) * 1024 * 1024
+
+
+def organization_usage(org_id: int) -> int:
+    """Bytes kept for the organization: every version of its people's documents (the trash included,
+    until the purge)."""
+    return int(db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Version.size), 0))
+                                 .join(Document, Document.id == Version.document_id)
+                                 .join(User, User.id == Document.author_id)
+                                 .where(User.organization_id == org_id)) or 0)
+
+
+def organization_quota() -> int:
+    """The quota in bytes, 0 for none."""
+    from intranet.core.settings import get_setting
+
+    return int(get_setting(QUOTA_SETTING, 5000)) * 1024 * 1024
+
+
+def check_quota(user: User, size: int) -> None:
+    from intranet.core.storage import format_size
+
+    quota = organization_quota()
+    if quota and organization_usage(user.organization_id) + size > quota:
+        raise DocumentError(_("L'espace de votre organisation est plein (%(quota)s) : supprimez d'anciens "
+                              "documents ou demandez plus d'espace à l'agence.", quota=format_size(quota)))
+
+
+# -- following a folder ------------------------------------------------------------------------
+
+def is_following(user: User, folder: Folder) -> bool:
+    return db.session.get(FolderFollow, (folder.id, user.id)) is not None
+
+
+def set_following(user: User, folder: Folder, on: bool) -> None:
+    current = db.session.get(FolderFollow, (folder.id, user.id))
+    if on and current is None:
+        db.session.add(FolderFollow(folder_id=folder.id, user_id=user.id))
+    elif not on and current is not None:
+        db.session.delete(current)
+    db.session.flush()
+
+
+# -- the text for the search -------------------------------------------------------------------
+
+def extract_text(document: Document) -> None:
+    """Read the current version's text now (the worker's job; also fine inline for small files)."""
+    from intranet.core.storage import path_for
+    from intranet.documents.text import extract
+
+    version = current_version(document)
+    try:
+        path = path_for(version.key) if version else None
+    except FileNotFoundError:
+        path = None
+    document.text = extract(path, document.kind) if path is not None and path.is_file() else ""
+
+
+def text_job(job=None, document_id: int | None = None, **_):
+    document = db.session.get(Document, document_id or (job.payload or {}).get("document_id"))
+    if document is not None:
+        extract_text(document)
+        db.session.commit()
+
+
+def _queue_text(document: Document) -> None:
+    from intranet.core import jobs
+
+    jobs.enqueue("documents.text", {"document_id": document.id})
 
 
 # -- who read it ------------------------------------------------------------------------------
@@ -427,11 +550,21 @@ def viewers(document: Document) -> sa.ColumnElement:
 
 
 def _announce(user: User, doc: Document) -> None:
+    """Tell those who may see it. notify() tells each person once per object and only those who may
+    see it, so the order says which message a person gets: a request to confirm « lu et approuvé »
+    first (it asks something of them), then « dans un dossier que vous suivez » (they asked for this
+    folder, even with « Nouveau document » switched off), then « Nouveau document » to the audience."""
     from intranet.core.audiences import audience_recipients
 
-    notify("documents.confirm" if doc.needs_confirmation else "documents.new",
-           sa.select(User.id).where(User.id.in_(audience_recipients(doc.audience)), viewers(doc)), user, doc,
-           title=doc.name, excerpt=excerpt(doc.note, 200))
+    audience = sa.select(User.id).where(User.id.in_(audience_recipients(doc.audience)), viewers(doc))
+    context = {"title": doc.name, "excerpt": excerpt(doc.note, 200)}
+    if doc.needs_confirmation:
+        notify("documents.confirm", audience, user, doc, **context)
+    chain = [f.id for f in folder_path(doc.folder)]
+    notify("documents.followed", sa.select(FolderFollow.user_id).where(FolderFollow.folder_id.in_(chain)), user, doc,
+           folder=doc.folder.name, **context)
+    if not doc.needs_confirmation:
+        notify("documents.new", audience, user, doc, **context)
     _publish(user, doc)
 
 

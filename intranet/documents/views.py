@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -56,7 +57,9 @@ def _group_or_404(group_id: int) -> Group:
 @login_required
 def index():
     return render_template("documents/index.html", folders=services.top_folders(current_user),
-                           can_create=services.can_create_folder(current_user, None, None))
+                           can_create=services.can_create_folder(current_user, None, None),
+                           used=services.organization_usage(current_user.organization_id),
+                           quota=services.organization_quota())
 
 
 @bp.route("/groupe/<int:group_id>")
@@ -106,6 +109,7 @@ def _folder_view(folder: Folder, form: UploadForm, status: int = 200):
                                 request.args.get("page", 1, type=int))
     group = db.session.get(Group, folder.group_id) if folder.group_id else None
     return render_template("documents/folder.html", folder=folder, page=page, form=form, group=group,
+                           following=services.is_following(current_user, folder),
                            path=services.folder_path(folder), audience_text=describe(folder.audience),
                            can_create=services.can_create_folder(current_user, folder, None)), status
 
@@ -126,11 +130,12 @@ def upload(folder_id: int):
     added, refused = [], []
     for fs in files:
         try:
-            stored = save_upload(fs, KINDS)
+            stored = save_upload(fs, KINDS, max_bytes=services.max_file_bytes())
         except UploadError as exc:
             refused.append(f"{fs.filename[:100]} : {exc}")
             continue
         try:
+            services.check_quota(current_user, stored.size)
             added.append(services.add_document(current_user, folder, stored, note=form.note.data or "",
                                                tags=form.tags.data or "", valid_until=form.valid_until.data,
                                                needs_confirmation=form.needs_confirmation.data))
@@ -244,9 +249,15 @@ def new_version(document_id: int):
         flash(form.note.errors[0] if form.note.errors else _("Choisissez le fichier de la nouvelle version."), "danger")
         return redirect(url_for("documents.show", document_id=document.id))
     try:
-        stored = save_upload(fs, KINDS)
+        stored = save_upload(fs, KINDS, max_bytes=services.max_file_bytes())
     except UploadError as exc:
         flash(f"{fs.filename[:100]} : {exc}", "danger")
+        return redirect(url_for("documents.show", document_id=document.id))
+    try:
+        services.check_quota(current_user, stored.size)
+    except services.DocumentError as exc:
+        delete_stored(stored.key)
+        flash(str(exc), "danger")
         return redirect(url_for("documents.show", document_id=document.id))
     try:
         version = services.add_version(current_user, document, stored, form.note.data or "")
@@ -367,3 +378,66 @@ def remind(document_id: int):
     db.session.commit()
     flash(ngettext("Rappel envoyé à %(num)d personne.", "Rappel envoyé à %(num)d personnes.", sent), "success")
     return redirect(url_for("documents.readers", document_id=document.id))
+
+
+@bp.route("/dossiers/<int:folder_id>/suivre", methods=["POST"])
+@login_required
+def follow(folder_id: int):
+    folder = _folder_or_404(folder_id)
+    on = request.form.get("on") == "1"
+    services.set_following(current_user, folder, on)
+    db.session.commit()
+    flash(_("Vous suivez ce dossier : chaque nouveau document vous sera signalé.") if on
+          else _("Vous ne suivez plus ce dossier."), "success")
+    return redirect(url_for("documents.folder", folder_id=folder.id))
+
+
+class _Sink(io.RawIOBase):
+    """Where the ZIP is written: the bytes are taken away after each piece (the archive is never
+    whole in memory)."""
+
+    def __init__(self):
+        self.chunks: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b) -> int:
+        self.chunks.append(bytes(b))
+        return len(b)
+
+    def take(self) -> bytes:
+        out = b"".join(self.chunks)
+        self.chunks.clear()
+        return out
+
+
+def _zip_stream(entries: list[tuple[str, str]]):
+    sink = _Sink()
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as archive:  # unseekable: data descriptors
+        for path, key in entries:
+            try:
+                src = open_stored(key)
+            except FileNotFoundError:
+                continue
+            with src, archive.open(path, "w", force_zip64=True) as dst:
+                while chunk := src.read(256 * 1024):
+                    dst.write(chunk)
+                    yield sink.take()
+    yield sink.take()
+
+
+@bp.route("/dossiers/<int:folder_id>/zip")
+@login_required
+def folder_zip(folder_id: int):
+    """The folder as one ZIP, streamed: what the person sees of it and of its sub-folders."""
+    from urllib.parse import quote
+
+    folder = _folder_or_404(folder_id)
+    entries = services.zip_entries(current_user, folder)
+    name = f"{folder.name}.zip"
+    response = Response(stream_with_context(_zip_stream(entries)), mimetype="application/zip")
+    response.headers["Content-Disposition"] = (f"attachment; filename=\"{name.encode('ascii', 'replace').decode().replace('?', '_').replace(chr(34), '_')}\"; "
+                                               f"filename*=UTF-8''{quote(name)}")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,8 +1,8 @@
-"""documents: folders (network or group), documents, their versions and who read them
+"""documents: folders (network or group), documents, their versions, who read them, folder follows
 
 Revision ID: 0013
 Revises: 0012
-Create Date: 2026-12-06 12:55:19.097508
+Create Date: 2026-12-06 13:06:11.996946
 
 """
 from alembic import op
@@ -53,6 +53,7 @@ def upgrade():
     sa.Column('view_count', sa.Integer(), nullable=False),
     sa.Column('needs_confirmation', sa.Boolean(), nullable=False),
     sa.Column('expiry_reminded_for', sa.Date(), nullable=True),
+    sa.Column('text', sa.Text(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.Column('deleted_at', sa.DateTime(), nullable=True),
@@ -68,6 +69,17 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_documents_documents_author_id'), ['author_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_documents_documents_deleted_at'), ['deleted_at'], unique=False)
         batch_op.create_index('ix_documents_documents_folder_created', ['folder_id', 'created_at'], unique=False)
+
+    op.create_table('documents_folder_follows',
+    sa.Column('folder_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['folder_id'], ['documents_folders.id'], name=op.f('fk_documents_folder_follows_folder_id_documents_folders'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['core_users.id'], name=op.f('fk_documents_folder_follows_user_id_core_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('folder_id', 'user_id', name=op.f('pk_documents_folder_follows'))
+    )
+    with op.batch_alter_table('documents_folder_follows', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_documents_folder_follows_user_id'), ['user_id'], unique=False)
 
     op.create_table('documents_reads',
     sa.Column('document_id', sa.Integer(), nullable=False),
@@ -109,6 +121,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_documents_reads_user_id'))
 
     op.drop_table('documents_reads')
+    with op.batch_alter_table('documents_folder_follows', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_documents_folder_follows_user_id'))
+
+    op.drop_table('documents_folder_follows')
     with op.batch_alter_table('documents_documents', schema=None) as batch_op:
         batch_op.drop_index('ix_documents_documents_folder_created')
         batch_op.drop_index(batch_op.f('ix_documents_documents_deleted_at'))

@@ -201,6 +201,8 @@ EXPECTED: dict[str, dict[str, int]] = {
     "documents.confirm": _cell(302, 302, 302, 302),  # « lu et approuvé », asked on the fixture's document
     "documents.readers": _cell(302, 403, 200, 200),  # « qui l'a ouvert »: its author and animateurs
     "documents.remind": _cell(302, 403, 302, 302),
+    "documents.follow": _cell(302, 302, 302, 302),  # POST-only: « Suivre ce dossier »
+    "documents.folder_zip": PRIVATE,  # the folder as a ZIP
     # -- fvt_tab (Flux Vision) ------------------------------------------------------------------
     # The fixture's zone SALERS0 is linked to the territory of everyone's organization, with one
     # day of figures: every logged-in role sees and exports it. The full matrix (own / other /
@@ -262,7 +264,7 @@ FILE_ROUTES = {
     "events.participants_csv": "text/csv", "events.category_css": "text/css",
     "fvt_tab.export": "text/csv", "fvt_tab.import_state": "application/json",
     "fvt_tab.zone_arriving": "application/json",
-    "documents.download": "image/png", "documents.preview": "image/png",
+    "documents.download": "image/png", "documents.preview": "image/png", "documents.folder_zip": "application/zip",
 }
 
 

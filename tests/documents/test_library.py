@@ -330,3 +330,91 @@ def test_the_owner_is_told_fourteen_days_before_the_validity_date(people, as_, o
     mails = [m for m in outbox() if m.to_addr == people["membre"].email and "tarifs-groupes.pdf" in m.subject]
     assert [m.subject for m in mails] == ["À mettre à jour avant le 21/03/2027 : tarifs-groupes.pdf"]
     assert services.remind_expiring(today + timedelta(days=7)) == 0  # once per date
+
+
+def test_a_folder_downloads_as_one_zip_of_what_the_person_sees(people, as_):
+    import zipfile
+
+    top = _folder(people["animateur"], "Kit d'accueil")
+    sub = _folder(people["animateur"], "Plans", parent=top)
+    hidden = _folder(people["animateur"], "Interne", parent=top,
+                     audience=get_audience([("org", people["membre"].organization_id)]))
+    c = as_(people["membre"])
+    a, b, secret = pdf_bytes("A"), png_bytes(), pdf_bytes("S")
+    _upload(c, top, [(a, "guide.pdf")])
+    _upload(c, sub, [(b, "plan.png"), (pdf_bytes("A2"), "guide.pdf")])
+    _upload(c, hidden, [(secret, "budget.pdf")])
+    resp = as_(people["voisine"]).get(f"/documents/dossiers/{top.id}/zip")
+    assert resp.status_code == 200 and resp.mimetype == "application/zip"
+    assert "filename*=UTF-8''Kit%20d%27accueil.zip" in resp.headers["Content-Disposition"]
+    archive = zipfile.ZipFile(io.BytesIO(resp.data))
+    assert sorted(archive.namelist()) == ["Plans/guide.pdf", "Plans/plan.png", "guide.pdf"]
+    assert archive.read("guide.pdf") == a and archive.read("Plans/plan.png") == b
+    mine = zipfile.ZipFile(io.BytesIO(c.get(f"/documents/dossiers/{top.id}/zip").data))
+    assert mine.read("Interne/budget.pdf") == secret
+    assert as_(people["voisine"]).get(f"/documents/dossiers/{hidden.id}/zip").status_code == 404
+
+
+def test_following_a_folder_tells_of_each_new_document(people, as_, factories, app):
+    from intranet.core.notifications import Notification
+
+    folder = _folder(people["animateur"], "Comptes rendus")
+    follower = as_(people["voisine"])
+    token = csrf_token(follower, f"/documents/dossiers/{folder.id}")
+    follower.post(f"/documents/dossiers/{folder.id}/suivre", data={"csrf_token": token, "on": "1"})
+    assert "Suivi" in text(follower.get(f"/documents/dossiers/{folder.id}"))
+    # « Nouveau document » switched off: the folder she follows still tells her.
+    from intranet.core.notifications import set_preference
+
+    set_preference(people["voisine"].id, "documents.new", web=False, email=False)
+    db.session.commit()
+    _upload(as_(people["membre"]), folder, [(pdf_bytes("CR"), "cr-conseil.pdf")])
+    rows = db.session.scalars(sa.select(Notification).where(Notification.user_id == people["voisine"].id)).all()
+    assert [r.type for r in rows] == ["documents.followed"]
+
+
+def test_size_limit_and_quota_refuse_with_a_french_message_and_keep_nothing(people, as_, app):
+    from intranet.core.settings import set_setting
+
+    folder = _folder(people["animateur"])
+    c = as_(people["membre"])
+    set_setting(services.MAX_FILE_SETTING, 1)  # 1 Mo
+    db.session.commit()
+    before = stored_files()
+    resp = _upload(c, folder, [(pdf_bytes("X", padding=1_200_000), "gros.pdf")])
+    assert resp.status_code == 400 and "gros.pdf : Le fichier dépasse la taille maximale de 1 Mo." in text(resp)
+    set_setting(services.MAX_FILE_SETTING, 50)
+    set_setting(services.QUOTA_SETTING, 1)  # 1 Mo for the whole organization
+    db.session.commit()
+    assert _upload(c, folder, [(pdf_bytes("Y", padding=600_000), "un.pdf")]).status_code == 302
+    resp = _upload(c, folder, [(pdf_bytes("Z", padding=600_000), "deux.pdf")])
+    assert resp.status_code == 400 and "L'espace de votre organisation est plein (1 Mo)" in text(resp)
+    assert [d.name for d in _documents()] == ["un.pdf"] and len(stored_files() - before) == 1
+    assert "Espace utilisé par votre organisation" in text(c.get("/documents/"))
+
+
+def test_the_worker_reads_the_text_of_pdf_and_office_files_and_refuses_a_zip_bomb(people, as_, app):
+    import zipfile
+
+    from intranet.core.jobs import run_due_jobs
+
+    folder = _folder(people["animateur"])
+    c = as_(people["membre"])
+    docx = io.BytesIO()
+    with zipfile.ZipFile(docx, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", "<w:document><w:body><w:p><w:r><w:t>Taxe de séjour</w:t></w:r></w:p>"
+                                        "<w:p><w:r><w:t>au réel &amp; forfait</w:t></w:r></w:p></w:body></w:document>")
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", "<w:t>" + "a" * 30_000_000 + "</w:t>")  # 30 MB from ~30 KB
+    _upload(c, folder, [(pdf_bytes("Compte rendu du conseil"), "cr.pdf"), (docx.getvalue(), "taxe.docx"),
+                        (bomb.getvalue(), "bombe.docx"), ("Ville;Nuitées\nSalers;12\n".encode(), "n.csv")])
+    run_due_jobs()
+    db.session.expire_all()
+    texts = {d.name: d.text for d in _documents()}
+    assert texts["cr.pdf"] == "Compte rendu du conseil"
+    assert texts["taxe.docx"] == "Taxe de séjour au réel & forfait"
+    assert texts["bombe.docx"] == ""  # not unpacked
+    assert texts["n.csv"] == "Ville;Nuitées Salers;12"
