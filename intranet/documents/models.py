@@ -70,6 +70,8 @@ class Document(Shared, db.Model):
     expiry_reminded_for: Mapped[date | None] = mapped_column(sa.Date)
     # The current version's words, read by the worker (documents.text) for the search to index.
     text: Mapped[str] = mapped_column(sa.Text, default="")
+    # The current version's thumbnail (an image, or a PDF's first page), made by the worker too.
+    thumb_key: Mapped[str | None] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # In the trash since then (seen only in « Corbeille » by its owner and animateurs); the worker

@@ -363,6 +363,7 @@ def purge_trash(now=None) -> int:
     if not ids:
         return 0
     keys = list(db.session.scalars(sa.select(Version.key).where(Version.document_id.in_(ids))))
+    keys += [k for k in db.session.scalars(sa.select(Document.thumb_key).where(Document.id.in_(ids))) if k]
     db.session.execute(sa.delete(Version).where(Version.document_id.in_(ids)))
     db.session.execute(sa.delete(Document).where(Document.id.in_(ids)))
     db.session.commit()
@@ -425,23 +426,30 @@ def set_following(user: User, folder: Folder, on: bool) -> None:
 
 # -- the text for the search -------------------------------------------------------------------
 
-def extract_text(document: Document) -> None:
-    """Read the current version's text now (the worker's job; also fine inline for small files)."""
-    from intranet.core.storage import path_for
+def prepare(document: Document) -> None:
+    """What the worker reads from the current version: its text (for the search) and its thumbnail."""
+    from intranet.core.storage import delete_stored, path_for
     from intranet.documents.text import extract
+    from intranet.documents.thumbnails import make_thumbnail
 
     version = current_version(document)
     try:
         path = path_for(version.key) if version else None
     except FileNotFoundError:
         path = None
-    document.text = extract(path, document.kind) if path is not None and path.is_file() else ""
+    present = path is not None and path.is_file()
+    document.text = extract(path, document.kind) if present else ""
+    old, thumb = document.thumb_key, make_thumbnail(path, document.kind) if present else None
+    document.thumb_key = thumb.key if thumb else None
+    db.session.flush()
+    if old:
+        delete_stored(old)  # the previous version's (it is made again if that version comes back)
 
 
 def text_job(job=None, document_id: int | None = None, **_):
     document = db.session.get(Document, document_id or (job.payload or {}).get("document_id"))
     if document is not None:
-        extract_text(document)
+        prepare(document)
         db.session.commit()
 
 

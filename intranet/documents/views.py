@@ -441,3 +441,15 @@ def folder_zip(folder_id: int):
                                                f"filename*=UTF-8''{quote(name)}")
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@bp.route("/<int:document_id>/vignette")
+@login_required
+def thumbnail(document_id: int):
+    document = _document_or_404(document_id)
+    if not document.thumb_key:
+        abort(404)
+    try:
+        return send_stored(document.thumb_key, "vignette", as_attachment=False)
+    except FileNotFoundError:
+        abort(404)

@@ -203,6 +203,7 @@ EXPECTED: dict[str, dict[str, int]] = {
     "documents.remind": _cell(302, 403, 302, 302),
     "documents.follow": _cell(302, 302, 302, 302),  # POST-only: « Suivre ce dossier »
     "documents.folder_zip": PRIVATE,  # the folder as a ZIP
+    "documents.thumbnail": PRIVATE,  # the PNG's thumbnail, made as the worker does
     # -- fvt_tab (Flux Vision) ------------------------------------------------------------------
     # The fixture's zone SALERS0 is linked to the territory of everyone's organization, with one
     # day of figures: every logged-in role sees and exports it. The full matrix (own / other /
@@ -265,6 +266,7 @@ FILE_ROUTES = {
     "fvt_tab.export": "text/csv", "fvt_tab.import_state": "application/json",
     "fvt_tab.zone_arriving": "application/json",
     "documents.download": "image/png", "documents.preview": "image/png", "documents.folder_zip": "application/zip",
+    "documents.thumbnail": "image/",
 }
 
 
@@ -395,6 +397,7 @@ def world(app, factories):
             png = save_upload(FileStorage(io.BytesIO(_png()), filename="affiche.png"), ["image"])
             document = documents.add_document(people["animateur"], folder, png, note="L'affiche de l'été",
                                               needs_confirmation=True)
+            documents.prepare(document)  # its thumbnail, as the worker makes it
         db.session.commit()
         args.update(folder_id=folder.id, document_id=document.id, number=1)
     if "fvt_tab" in app.extensions["intranet_registry"].plugins:

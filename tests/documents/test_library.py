@@ -418,3 +418,26 @@ def test_the_worker_reads_the_text_of_pdf_and_office_files_and_refuses_a_zip_bom
     assert texts["taxe.docx"] == "Taxe de séjour au réel & forfait"
     assert texts["bombe.docx"] == ""  # not unpacked
     assert texts["n.csv"] == "Ville;Nuitées Salers;12"
+
+
+def test_images_and_pdfs_get_a_thumbnail_in_the_list(people, as_):
+    from PIL import Image
+
+    from intranet.core.jobs import run_due_jobs
+
+    folder = _folder(people["animateur"])
+    c = as_(people["membre"])
+    _upload(c, folder, [(png_bytes(size=(800, 600)), "photo.png"), (pdf_bytes("Programme"), "programme.pdf"),
+                        (b"%PDF-1.4\n%%EOF\n", "abime.pdf")])
+    run_due_jobs()
+    photo, programme, broken = _documents()
+    listing = c.get(f"/documents/dossiers/{folder.id}").get_data(as_text=True)
+    for doc in (photo, programme):
+        assert f"/documents/{doc.id}/vignette" in listing
+        resp = c.get(f"/documents/{doc.id}/vignette")
+        assert resp.status_code == 200 and resp.mimetype in ("image/png", "image/jpeg")
+        with Image.open(io.BytesIO(resp.data)) as img:
+            assert max(img.size) <= 240
+        resp.close()
+    assert broken.thumb_key is None and c.get(f"/documents/{broken.id}/vignette").status_code == 404
+    assert as_(people["voisine"]).get(f"/documents/{photo.id}/vignette").status_code == 200  # a network folder
