@@ -15,6 +15,7 @@ Layout produced (served by Flask under /static/vendor/):
     vendor/echarts/echarts.min.js
     vendor/echarts/langFR.js
     vendor/tom-select/tom-select.complete.min.js, tom-select.bootstrap5.min.css
+    vendor/pdfjs/pdf.min.mjs, pdf.worker.min.mjs
     vendor/licenses/<package>/LICENSE...            (and NOTICE for echarts)
 
 Standard library only. Idempotent: files already identical are left untouched,
@@ -63,6 +64,10 @@ FILES: list[tuple[str, str]] = [
     ("tslib/LICENSE.txt", "licenses/tslib/LICENSE.txt"),
     ("tom-select/LICENSE", "licenses/tom-select/LICENSE"),
     ("@orchidjs/unicode-variants/LICENSE", "licenses/orchidjs-unicode-variants/LICENSE"),
+    # PDF.js (Apache-2.0): the library's PDF preview draws the pages on canvases, in the page.
+    ("pdfjs-dist/build/pdf.min.mjs", "pdfjs/pdf.min.mjs"),
+    ("pdfjs-dist/build/pdf.worker.min.mjs", "pdfjs/pdf.worker.min.mjs"),
+    ("pdfjs-dist/LICENSE", "licenses/pdfjs-dist/LICENSE"),
 ]
 
 

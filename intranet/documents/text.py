@@ -43,7 +43,8 @@ def extract(path: Path, kind: str) -> str:
         elif kind in ("xlsx", "ods"):
             text = _sheets(path)
         elif kind in ("txt", "csv"):
-            raw = path.open("rb").read(MAX_TEXT * 4)
+            with path.open("rb") as fh:
+                raw = fh.read(MAX_TEXT * 4)
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:

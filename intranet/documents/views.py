@@ -181,6 +181,8 @@ def _preview(document: Document, version: Version | None) -> dict | None:
         return None
     if document.kind in IMAGE_KINDS:
         return {"kind": "image"}
+    if document.kind == "pdf":
+        return {"kind": "pdf"}
     if document.kind not in ("txt", "csv"):
         return None
     try:
@@ -218,8 +220,9 @@ def download(document_id: int):
         response = send_stored(version.key, version.original_name)
     except FileNotFoundError:
         abort(404)
-    services.record_open(current_user, document, download=True)
-    db.session.commit()
+    if not request.args.get("apercu"):  # the page's own PDF preview reads the file too: not a download
+        services.record_open(current_user, document, download=True)
+        db.session.commit()
     return response
 
 

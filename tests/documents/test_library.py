@@ -14,6 +14,7 @@ from intranet.documents.models import Document, Folder, Version
 from intranet.extensions import db
 from tests.conftest import csrf_token
 from tests.feed.conftest import pdf_bytes, png_bytes, stored_files, text
+from tests.feed.test_xss import multipart
 
 
 @pytest.fixture
@@ -33,10 +34,22 @@ def _folder(owner, name="Brochures", audience=None, parent=None, group=None):
     return folder
 
 
-def _upload(client, folder, files, note="", tags="", valid_until=""):
+def _upload(client, folder, files, note="", tags="", valid_until="", **fields):
+    """The folder's upload form, every file at once (as without JavaScript). The body is written here
+    (tests.feed.test_xss.multipart): the test client spools a big body to a temporary file it leaves open."""
     data = {"csrf_token": csrf_token(client, f"/documents/dossiers/{folder.id}"), "note": note, "tags": tags,
-            "valid_until": valid_until, "files": [(io.BytesIO(content), name) for content, name in files]}
-    return client.post(f"/documents/dossiers/{folder.id}/deposer", data=data, content_type="multipart/form-data")
+            "valid_until": valid_until, **fields}
+    body, content_type = multipart(data, [("files", name, content, "application/octet-stream")
+                                          for content, name in files])
+    return client.post(f"/documents/dossiers/{folder.id}/deposer", data=body, content_type=content_type)
+
+
+def _fetch(client, url, **kwargs):
+    """GET a file: the response read and closed (a file response keeps its file open until then)."""
+    resp = client.get(url, **kwargs)
+    resp.get_data()
+    resp.close()
+    return resp
 
 
 def _documents():
@@ -68,15 +81,14 @@ def test_a_download_gives_back_the_very_bytes_with_the_original_name(people, as_
     pdf = pdf_bytes("Compte rendu du conseil", padding=5000)
     _upload(c, folder, [(pdf, "Compte rendu — conseil d'administration.pdf")])
     doc = _documents()[0]
-    resp = c.get(f"/documents/{doc.id}/telecharger")
+    resp = _fetch(c, f"/documents/{doc.id}/telecharger")
     assert resp.status_code == 200 and resp.data == pdf
     disposition = resp.headers["Content-Disposition"]
     assert disposition.startswith("attachment") and "filename*=UTF-8''Compte%20rendu%20%E2%80%94" in disposition
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
     # Never kept by a shared cache (the intranet sends « no-store » for a signed-in person's pages).
     assert resp.headers["Cache-Control"] in ("no-store", "private") or "private" in resp.headers["Cache-Control"]
-    resp.close()
-    ranged = c.get(f"/documents/{doc.id}/telecharger", headers={"Range": "bytes=0-7"})
+    ranged = _fetch(c, f"/documents/{doc.id}/telecharger", headers={"Range": "bytes=0-7"})
     assert ranged.status_code == 206 and ranged.data == pdf[:8]
     db.session.expire_all()
     assert db.session.get(Document, doc.id).download_count == 2
@@ -92,8 +104,8 @@ def test_new_version_keeps_the_history_and_the_owner_restores_an_older_one(peopl
     resp = c.post(f"/documents/{doc.id}/nouvelle-version", content_type="multipart/form-data",
                   data={"csrf_token": token, "note": "Horaires corrigés", "file": (io.BytesIO(second), "programme v2.pdf")})
     assert resp.status_code == 302
-    assert c.get(f"/documents/{doc.id}/telecharger").data == second  # the current one by default
-    assert c.get(f"/documents/{doc.id}/telecharger?version=1").data == first  # every version downloads
+    assert _fetch(c, f"/documents/{doc.id}/telecharger").data == second  # the current one by default
+    assert _fetch(c, f"/documents/{doc.id}/telecharger?version=1").data == first  # every version downloads
     page = text(c.get(f"/documents/{doc.id}"))
     assert "Version 2 courante" in page and "Horaires corrigés" in page and "Marc Membre" in page
     # Someone else may not make a version or restore one.
@@ -102,7 +114,7 @@ def test_new_version_keeps_the_history_and_the_owner_restores_an_older_one(peopl
     assert other.post(f"/documents/{doc.id}/versions/1/restaurer", data={"csrf_token": token}).status_code == 403
     token = csrf_token(c, f"/documents/{doc.id}")
     assert c.post(f"/documents/{doc.id}/versions/1/restaurer", data={"csrf_token": token}).status_code == 302
-    assert c.get(f"/documents/{doc.id}/telecharger").data == first
+    assert _fetch(c, f"/documents/{doc.id}/telecharger").data == first
     db.session.expire_all()
     assert db.session.scalar(sa.select(sa.func.count(Version.id))) == 2  # restoring rewrites no history
 
@@ -277,7 +289,7 @@ def test_the_trash_restores_then_the_worker_purges_the_files(people, as_, app):
     assert c.post(f"/documents/{doc.id}/supprimer", data={"csrf_token": token}).status_code == 302
     listing = text(c.get(f"/documents/dossiers/{folder.id}"))  # the flash names it; the list has nothing
     assert "« ancien.pdf » est dans la corbeille pendant 30 jours" in listing and "Aucun document dans ce dossier" in listing
-    assert c.get(f"/documents/{doc.id}/telecharger").status_code == 404
+    assert _fetch(c, f"/documents/{doc.id}/telecharger").status_code == 404
     assert "ancien.pdf" in text(c.get("/documents/corbeille"))
     assert "ancien.pdf" not in text(as_(people["voisine"]).get("/documents/corbeille"))
     token = csrf_token(c, "/documents/corbeille")
@@ -293,17 +305,15 @@ def test_who_opened_it_and_read_and_approved(people, as_, factories, outbox):
     folder = _folder(people["animateur"])
     colleague = factories.user(name="Chloé Collègue", organization=people["membre"].organization)
     c = as_(people["membre"])
-    data = {"csrf_token": csrf_token(c, f"/documents/dossiers/{folder.id}"), "needs_confirmation": "y",
-            "files": [(io.BytesIO(pdf_bytes("Procédure")), "procedure-taxe-de-sejour.pdf")]}
-    assert c.post(f"/documents/dossiers/{folder.id}/deposer", data=data,
-                  content_type="multipart/form-data").status_code == 302
+    resp = _upload(c, folder, [(pdf_bytes("Procédure"), "procedure-taxe-de-sejour.pdf")], needs_confirmation="y")
+    assert resp.status_code == 302
     doc = _documents()[0]
     assert any("À lire et approuver : procedure-taxe-de-sejour.pdf" == m.subject and m.to_addr == colleague.email
                for m in outbox())
     reader = as_(colleague)
     page = text(reader.get(f"/documents/{doc.id}"))
     assert "confirmer qu'il a lu ce document" in page
-    reader.get(f"/documents/{doc.id}/telecharger").close()
+    _fetch(reader, f"/documents/{doc.id}/telecharger")
     token = csrf_token(reader, f"/documents/{doc.id}")
     assert reader.post(f"/documents/{doc.id}/lu-et-approuve", data={"csrf_token": token}).status_code == 302
     assert "Vous avez confirmé « lu et approuvé »" in text(reader.get(f"/documents/{doc.id}"))
@@ -344,13 +354,13 @@ def test_a_folder_downloads_as_one_zip_of_what_the_person_sees(people, as_):
     _upload(c, top, [(a, "guide.pdf")])
     _upload(c, sub, [(b, "plan.png"), (pdf_bytes("A2"), "guide.pdf")])
     _upload(c, hidden, [(secret, "budget.pdf")])
-    resp = as_(people["voisine"]).get(f"/documents/dossiers/{top.id}/zip")
+    resp = _fetch(as_(people["voisine"]), f"/documents/dossiers/{top.id}/zip")
     assert resp.status_code == 200 and resp.mimetype == "application/zip"
     assert "filename*=UTF-8''Kit%20d%27accueil.zip" in resp.headers["Content-Disposition"]
     archive = zipfile.ZipFile(io.BytesIO(resp.data))
     assert sorted(archive.namelist()) == ["Plans/guide.pdf", "Plans/plan.png", "guide.pdf"]
     assert archive.read("guide.pdf") == a and archive.read("Plans/plan.png") == b
-    mine = zipfile.ZipFile(io.BytesIO(c.get(f"/documents/dossiers/{top.id}/zip").data))
+    mine = zipfile.ZipFile(io.BytesIO(_fetch(c, f"/documents/dossiers/{top.id}/zip").data))
     assert mine.read("Interne/budget.pdf") == secret
     assert as_(people["voisine"]).get(f"/documents/dossiers/{hidden.id}/zip").status_code == 404
 
@@ -434,10 +444,9 @@ def test_images_and_pdfs_get_a_thumbnail_in_the_list(people, as_):
     listing = c.get(f"/documents/dossiers/{folder.id}").get_data(as_text=True)
     for doc in (photo, programme):
         assert f"/documents/{doc.id}/vignette" in listing
-        resp = c.get(f"/documents/{doc.id}/vignette")
+        resp = _fetch(c, f"/documents/{doc.id}/vignette")
         assert resp.status_code == 200 and resp.mimetype in ("image/png", "image/jpeg")
         with Image.open(io.BytesIO(resp.data)) as img:
             assert max(img.size) <= 240
-        resp.close()
     assert broken.thumb_key is None and c.get(f"/documents/{broken.id}/vignette").status_code == 404
-    assert as_(people["voisine"]).get(f"/documents/{photo.id}/vignette").status_code == 200  # a network folder
+    assert _fetch(as_(people["voisine"]), f"/documents/{photo.id}/vignette").status_code == 200  # a network folder
