@@ -109,7 +109,7 @@ def _folder_view(folder: Folder, form: UploadForm, status: int = 200):
                                 request.args.get("page", 1, type=int))
     group = db.session.get(Group, folder.group_id) if folder.group_id else None
     return render_template("documents/folder.html", folder=folder, page=page, form=form, group=group,
-                           following=services.is_following(current_user, folder),
+                           following=services.is_following(current_user, folder), max_file=services.max_file_bytes(),
                            path=services.folder_path(folder), audience_text=describe(folder.audience),
                            can_create=services.can_create_folder(current_user, folder, None)), status
 
