@@ -58,6 +58,9 @@ class Base:
     # one, set 1: otherwise every request seems to come from the proxy and the per-address login
     # throttle would lock the whole network out. Leave 0 when clients reach the app directly.
     TRUSTED_PROXIES = 0
+    # Downloads handed to nginx (« X-Accel-Redirect: <prefix>/<key> », an internal location aliased to
+    # UPLOAD_DIR): empty, the app sends the bytes itself.
+    X_ACCEL_PREFIX = ""
     INVITATION_DAYS = 7
     RESET_HOURS = 1
 

@@ -434,13 +434,23 @@ def send_stored(key: str, download_name: str, as_attachment: bool = True) -> Res
     if not path.is_file():
         raise FileNotFoundError(key)
     inline = not as_attachment and _extension(path.name) in INLINE_EXTENSIONS
+    accel = current_app.config.get("X_ACCEL_PREFIX")  # e.g. "/_fichiers/": nginx's internal location
     response = send_file(
         path,
         mimetype=_content_type_for(key),
         as_attachment=not inline,
         download_name=sanitize_filename(download_name),
-        conditional=True,
+        conditional=not accel,  # nginx answers ranges and revalidations itself
     )
+    if accel:
+        # The permission was checked here; nginx sends the bytes from its internal location, so a
+        # 200 MB download does not hold a web process (headers above are kept, the body is nginx's).
+        if hasattr(response.response, "close"):
+            response.response.close()  # the file send_file opened
+        response.response = []
+        response.direct_passthrough = False
+        response.headers.pop("Content-Length", None)
+        response.headers["X-Accel-Redirect"] = accel.rstrip("/") + "/" + key
     response.headers["X-Content-Type-Options"] = "nosniff"
     # Even if a browser ever renders the file as a page, it may run nothing.
     response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox; frame-ancestors 'none'"

@@ -110,6 +110,13 @@ def can_create_folder(user, parent: Folder | None, group: Group | None) -> bool:
     return can(user, "documents.folders")
 
 
+def can_manage_folder(user, folder: Folder) -> bool:
+    """Rename, re-share or delete a folder: who made it, animateurs, and a group's managers for its folders."""
+    if user.is_animateur or folder.author_id == user.id:
+        return True
+    return folder.group_id is not None and can_manage(user, db.session.get(Group, folder.group_id))
+
+
 def can_edit(user, document: Document) -> bool:
     return user.is_animateur or document.author_id == user.id
 
@@ -331,6 +338,38 @@ def update_document(user: User, document: Document, name: str, note: str, tags: 
     if moved_or_reshared:  # the feed's item follows the new audience (or goes, see _publish)
         db.session.expire(document, ["folder", "audience"])
         _publish(user, document)
+
+
+def update_folder(user: User, folder: Folder, name: str, description: str, audience: Audience) -> None:
+    """A folder's name, description and audience; what is below follows at once (lists by the
+    recursive query, feed items re-published or withdrawn here)."""
+    folder.name = _clean_name(name)
+    folder.description = (description or "")[:MAX_NOTE]
+    reshared = folder.audience_id != audience.id
+    folder.audience_id = audience.id
+    db.session.flush()
+    if reshared:
+        db.session.expire(folder, ["audience"])
+        ids, level = [folder.id], [folder.id]
+        for _ in range(MAX_DEPTH):
+            level = list(db.session.scalars(sa.select(Folder.id).where(Folder.parent_id.in_(level))))
+            if not level:
+                break
+            ids += level
+        for doc in db.session.scalars(sa.select(Document).where(Document.folder_id.in_(ids),
+                                                                 Document.deleted_at.is_(None))):
+            _publish(user, doc)
+
+
+def delete_folder(folder: Folder) -> None:
+    """Only an empty folder (no sub-folder, no document, none in the trash either) is deleted."""
+    if db.session.scalar(sa.select(sa.func.count()).select_from(Folder).where(Folder.parent_id == folder.id)) or \
+            db.session.scalar(sa.select(sa.func.count()).select_from(Document).where(Document.folder_id == folder.id)):
+        raise DocumentError(_("Ce dossier n'est pas vide : déplacez ou supprimez d'abord ses documents et "
+                              "sous-dossiers (la corbeille compte aussi, jusqu'à son effacement)."))
+    db.session.execute(sa.delete(FolderFollow).where(FolderFollow.folder_id == folder.id))
+    db.session.delete(folder)
+    db.session.flush()
 
 
 def trash(document: Document) -> None:

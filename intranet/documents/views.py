@@ -110,6 +110,7 @@ def _folder_view(folder: Folder, form: UploadForm, status: int = 200):
     group = db.session.get(Group, folder.group_id) if folder.group_id else None
     return render_template("documents/folder.html", folder=folder, page=page, form=form, group=group,
                            following=services.is_following(current_user, folder), max_file=services.max_file_bytes(),
+                           can_manage=services.can_manage_folder(current_user, folder),
                            path=services.folder_path(folder), audience_text=describe(folder.audience),
                            can_create=services.can_create_folder(current_user, folder, None)), status
 
@@ -456,3 +457,46 @@ def thumbnail(document_id: int):
         return send_stored(document.thumb_key, "vignette", as_attachment=False)
     except FileNotFoundError:
         abort(404)
+
+
+@bp.route("/dossiers/<int:folder_id>/modifier", methods=["GET", "POST"])
+@login_required
+def folder_edit(folder_id: int):
+    folder = _folder_or_404(folder_id)
+    if not services.can_manage_folder(current_user, folder):
+        abort(403)
+    form = FolderForm(obj=folder)
+    if request.method == "GET":
+        form.audience.data = folder.audience.targets()
+    if form.validate_on_submit():
+        try:
+            services.update_folder(current_user, folder, form.name.data, form.description.data, form.audience.audience())
+            db.session.commit()
+        except services.DocumentError as exc:
+            db.session.rollback()
+            form.name.errors = [*form.name.errors, str(exc)]
+        else:
+            flash(_("Le dossier est enregistré."), "success")
+            return redirect(url_for("documents.folder", folder_id=folder.id))
+    return render_template("documents/folder_form.html", form=form, folder=folder, parent=None, group=None), \
+        400 if form.errors else 200
+
+
+@bp.route("/dossiers/<int:folder_id>/supprimer", methods=["POST"])
+@login_required
+def folder_delete(folder_id: int):
+    folder = _folder_or_404(folder_id)
+    if not services.can_manage_folder(current_user, folder):
+        abort(403)
+    parent_id, group_id, name = folder.parent_id, folder.group_id, folder.name
+    try:
+        services.delete_folder(folder)
+        db.session.commit()
+    except services.DocumentError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+        return redirect(url_for("documents.folder", folder_id=folder_id))
+    flash(_("Le dossier « %(name)s » est supprimé.", name=name), "success")
+    if parent_id:
+        return redirect(url_for("documents.folder", folder_id=parent_id))
+    return redirect(url_for("documents.group_documents", group_id=group_id) if group_id else url_for("documents.index"))

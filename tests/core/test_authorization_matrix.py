@@ -204,6 +204,8 @@ EXPECTED: dict[str, dict[str, int]] = {
     "documents.follow": _cell(302, 302, 302, 302),  # POST-only: « Suivre ce dossier »
     "documents.folder_zip": PRIVATE,  # the folder as a ZIP
     "documents.thumbnail": PRIVATE,  # the PNG's thumbnail, made as the worker does
+    "documents.folder_edit": _cell(302, 403, 200, 200),  # its author (the animateur), animateurs, admins
+    "documents.folder_delete": _cell(302, 403, 302, 302),  # not empty: back to the folder, told why
     # -- fvt_tab (Flux Vision) ------------------------------------------------------------------
     # The fixture's zone SALERS0 is linked to the territory of everyone's organization, with one
     # day of figures: every logged-in role sees and exports it. The full matrix (own / other /

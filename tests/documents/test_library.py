@@ -450,3 +450,65 @@ def test_images_and_pdfs_get_a_thumbnail_in_the_list(people, as_):
             assert max(img.size) <= 240
     assert broken.thumb_key is None and c.get(f"/documents/{broken.id}/vignette").status_code == 404
     assert _fetch(as_(people["voisine"]), f"/documents/{photo.id}/vignette").status_code == 200  # a network folder
+
+
+def test_names_are_cleaned_path_separators_bidi_overrides_and_length(people, as_):
+    folder = _folder(people["animateur"])
+    c = as_(people["membre"])
+    long_name = "compte-rendu-" + "tres-" * 60 + "long.pdf"  # 313 characters
+    resp = _upload(c, folder, [(pdf_bytes("A"), "../../etc/passwd.pdf"), (pdf_bytes("B"), "facture\u202egnp.pdf"),
+                               (pdf_bytes("C"), long_name)])
+    assert resp.status_code == 302
+    names = [d.name for d in _documents()]
+    assert names[0] == "passwd.pdf" and names[1] == "facturegnp.pdf"  # no folder, no hidden reversal
+    assert len(names[2]) == 200 and names[2].endswith(".pdf")
+    # A folder's name: one line, and the storage never sees it (keys are random).
+    anim = as_(people["animateur"])
+    token = csrf_token(anim, "/documents/dossiers/nouveau")
+    anim.post("/documents/dossiers/nouveau", data={"csrf_token": token, "name": "../Budget\n2027", "audience": "network:0"})
+    assert db.session.scalar(sa.select(Folder.name).where(Folder.name.like("%Budget%"))) == "../Budget 2027"
+
+
+def test_a_folder_is_renamed_reshared_and_deleted_only_when_empty(people, as_):
+    folder = _folder(people["animateur"], "Brouillons")
+    c = as_(people["membre"])
+    _upload(c, folder, [(pdf_bytes("A"), "plan.pdf")])
+    neighbour = as_(people["voisine"])
+    assert "plan.pdf" in text(neighbour.get("/feed/"))
+    assert c.get(f"/documents/dossiers/{folder.id}/modifier").status_code == 403  # not hers
+    anim = as_(people["animateur"])
+    token = csrf_token(anim, f"/documents/dossiers/{folder.id}/modifier")
+    resp = anim.post(f"/documents/dossiers/{folder.id}/modifier", data={
+        "csrf_token": token, "name": "Plans 2027", "description": "",
+        "audience": f"org:{people['membre'].organization_id}"})
+    assert resp.status_code == 302
+    assert neighbour.get(f"/documents/dossiers/{folder.id}").status_code == 404
+    assert neighbour.get(f"/documents/{_documents()[0].id}").status_code == 404
+    assert "plan.pdf" not in text(neighbour.get("/feed/"))  # its feed item withdrawn
+    resp = anim.post(f"/documents/dossiers/{folder.id}/supprimer", data={"csrf_token": token}, follow_redirects=True)
+    assert "Ce dossier n'est pas vide" in text(resp)
+    doc = _documents()[0]
+    anim.post(f"/documents/{doc.id}/supprimer", data={"csrf_token": token})
+    services.purge_trash(now=doc.created_at.replace(year=doc.created_at.year + 1))
+    resp = anim.post(f"/documents/dossiers/{folder.id}/supprimer", data={"csrf_token": token}, follow_redirects=True)
+    assert "Le dossier « Plans 2027 » est supprimé." in text(resp)
+    assert db.session.get(Folder, folder.id) is None
+
+
+def test_downloads_can_be_handed_to_nginx(people, as_, app):
+    folder = _folder(people["animateur"])
+    c = as_(people["membre"])
+    _upload(c, folder, [(pdf_bytes("A"), "guide pratique.pdf")])
+    doc = _documents()[0]
+    version = services.current_version(doc)
+    app.config["X_ACCEL_PREFIX"] = "/_fichiers/"
+    try:
+        resp = _fetch(c, f"/documents/{doc.id}/telecharger")
+        assert resp.status_code == 200 and resp.data == b""
+        assert resp.headers["X-Accel-Redirect"] == f"/_fichiers/{version.key}"
+        assert resp.headers["Content-Disposition"].startswith("attachment") and "guide" in resp.headers["Content-Disposition"]
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+        outsider = _fetch(as_(people["voisine"]), f"/documents/{doc.id}/telecharger")
+        assert outsider.status_code == 200  # a network folder: she may; a hidden one answers 404 as always
+    finally:
+        app.config["X_ACCEL_PREFIX"] = ""
