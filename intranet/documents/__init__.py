@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 
 from intranet.core.plugins import ActivityType, GroupTab, Job, NavEntry, Permission, Plugin, Widget
 from intranet.documents import widgets
+from intranet.documents.demo import load_demo
 from intranet.documents.notifications import KINDS, TYPES
 from intranet.documents.services import MAX_FILE_SETTING, QUOTA_SETTING, expiry_job, purge_job, text_job
 from intranet.documents.views import bp
@@ -28,4 +29,5 @@ plugin = Plugin(
     widgets=(Widget("documents.latest", _l("Derniers documents"), widgets.latest_documents, order=5),),
     notification_types=TYPES,
     notifiable_kinds=KINDS,
+    demo=load_demo,
 )
