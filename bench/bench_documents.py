@@ -18,7 +18,6 @@ Werkzeug's parsing of it are counted in the upload; ``copyfile`` copies in the k
 
 from __future__ import annotations
 
-import io
 import os
 import random
 import shutil

@@ -16,7 +16,8 @@ TOO_LONG = _l("Ce texte est trop long (%(max)d caractères au plus).")
 
 
 class FolderForm(FlaskForm):
-    name = StringField(_l("Nom du dossier"), validators=[DataRequired(REQUIRED), Length(max=MAX_NAME, message=TOO_LONG)])
+    name = StringField(_l("Nom du dossier"),
+                       validators=[DataRequired(REQUIRED), Length(max=MAX_NAME, message=TOO_LONG)])
     description = TextAreaField(_l("Description"), validators=[Length(max=MAX_NOTE, message=TOO_LONG)])
     audience = AudienceField()
 

@@ -259,7 +259,8 @@ def create_folder(user: User, name: str, parent: Folder | None = None, group: Gr
     if audience is None:
         audience = parent.audience if parent is not None else (
             get_audience([("group", group_id)]) if group_id else get_audience([]))
-    folder = Folder(name=_clean_name(name), description=(description or "")[:MAX_NOTE], parent_id=parent.id if parent else None,
+    folder = Folder(name=_clean_name(name), description=(description or "")[:MAX_NOTE],
+                    parent_id=parent.id if parent else None,
                     group_id=group_id, audience_id=audience.id, author_id=user.id)
     db.session.add(folder)
     db.session.flush()

@@ -8,7 +8,18 @@ import csv
 import io
 import zipfile
 
-from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, stream_with_context, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -75,7 +86,9 @@ def group_documents(group_id: int):
 @login_required
 def folder_new():
     parent = _folder_or_404(request.args.get("parent", type=int) or 0) if request.args.get("parent") else None
-    group = _group_or_404(request.args.get("groupe", type=int) or 0) if request.args.get("groupe") and not parent else None
+    group = None
+    if request.args.get("groupe") and not parent:
+        group = _group_or_404(request.args.get("groupe", type=int) or 0)
     if not services.can_create_folder(current_user, parent, group):
         abort(403)
     form = FolderForm()
@@ -441,8 +454,8 @@ def folder_zip(folder_id: int):
     entries = services.zip_entries(current_user, folder)
     name = f"{folder.name}.zip"
     response = Response(stream_with_context(_zip_stream(entries)), mimetype="application/zip")
-    response.headers["Content-Disposition"] = (f"attachment; filename=\"{name.encode('ascii', 'replace').decode().replace('?', '_').replace(chr(34), '_')}\"; "
-                                               f"filename*=UTF-8''{quote(name)}")
+    ascii_name = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name)
+    response.headers["Content-Disposition"] = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
@@ -470,7 +483,8 @@ def folder_edit(folder_id: int):
         form.audience.data = folder.audience.targets()
     if form.validate_on_submit():
         try:
-            services.update_folder(current_user, folder, form.name.data, form.description.data, form.audience.audience())
+            services.update_folder(current_user, folder, form.name.data, form.description.data,
+                                   form.audience.audience())
             db.session.commit()
         except services.DocumentError as exc:
             db.session.rollback()

@@ -60,7 +60,7 @@ def test_drop_three_files_in_a_private_groups_folder_preview_version_and_nothing
     db.session.commit()
     pdf, jpeg = pdf_bytes("Programme de l'eductour", padding=20_000), _jpeg()
     files = {"programme-eductour.pdf": pdf, "salers.jpg": jpeg,
-             "prestataires.csv": "Nom;Commune\nFerme des Prades;Salers\n".encode()}
+             "prestataires.csv": b"Nom;Commune\nFerme des Prades;Salers\n"}
     for name, content in files.items():
         (tmp_path / name).write_bytes(content)
 

@@ -181,7 +181,8 @@ EXPECTED: dict[str, dict[str, int]] = {
     "events.category_edit": ADMIN_ONLY,
     "events.category_css": PUBLIC,  # colours only; the login page's stylesheet may use them
     # -- documents ------------------------------------------------------------------------------
-    # A network-wide folder made by the animateur, holding their PNG with « lu et approuvé » asked (so every role sees it, and
+    # A network-wide folder made by the animateur, holding their PNG with « lu et approuvé » asked
+    # (so every role sees it, and
     # only its author, animateurs and admins make or restore versions). Hidden folders and
     # documents (404 for those outside) are in tests/documents/test_library.py.
     "documents.index": PRIVATE,

@@ -102,7 +102,8 @@ def test_new_version_keeps_the_history_and_the_owner_restores_an_older_one(peopl
     doc = _documents()[0]
     token = csrf_token(c, f"/documents/{doc.id}")
     resp = c.post(f"/documents/{doc.id}/nouvelle-version", content_type="multipart/form-data",
-                  data={"csrf_token": token, "note": "Horaires corrigés", "file": (io.BytesIO(second), "programme v2.pdf")})
+                  data={"csrf_token": token, "note": "Horaires corrigés",
+                        "file": (io.BytesIO(second), "programme v2.pdf")})
     assert resp.status_code == 302
     assert _fetch(c, f"/documents/{doc.id}/telecharger").data == second  # the current one by default
     assert _fetch(c, f"/documents/{doc.id}/telecharger?version=1").data == first  # every version downloads
@@ -288,7 +289,8 @@ def test_the_trash_restores_then_the_worker_purges_the_files(people, as_, app):
     assert len(stored_files() - before) == 2
     assert c.post(f"/documents/{doc.id}/supprimer", data={"csrf_token": token}).status_code == 302
     listing = text(c.get(f"/documents/dossiers/{folder.id}"))  # the flash names it; the list has nothing
-    assert "« ancien.pdf » est dans la corbeille pendant 30 jours" in listing and "Aucun document dans ce dossier" in listing
+    assert "« ancien.pdf » est dans la corbeille pendant 30 jours" in listing
+    assert "Aucun document dans ce dossier" in listing
     assert _fetch(c, f"/documents/{doc.id}/telecharger").status_code == 404
     assert "ancien.pdf" in text(c.get("/documents/corbeille"))
     assert "ancien.pdf" not in text(as_(people["voisine"]).get("/documents/corbeille"))
@@ -465,7 +467,8 @@ def test_names_are_cleaned_path_separators_bidi_overrides_and_length(people, as_
     # A folder's name: one line, and the storage never sees it (keys are random).
     anim = as_(people["animateur"])
     token = csrf_token(anim, "/documents/dossiers/nouveau")
-    anim.post("/documents/dossiers/nouveau", data={"csrf_token": token, "name": "../Budget\n2027", "audience": "network:0"})
+    anim.post("/documents/dossiers/nouveau",
+              data={"csrf_token": token, "name": "../Budget\n2027", "audience": "network:0"})
     assert db.session.scalar(sa.select(Folder.name).where(Folder.name.like("%Budget%"))) == "../Budget 2027"
 
 
@@ -506,7 +509,8 @@ def test_downloads_can_be_handed_to_nginx(people, as_, app):
         resp = _fetch(c, f"/documents/{doc.id}/telecharger")
         assert resp.status_code == 200 and resp.data == b""
         assert resp.headers["X-Accel-Redirect"] == f"/_fichiers/{version.key}"
-        assert resp.headers["Content-Disposition"].startswith("attachment") and "guide" in resp.headers["Content-Disposition"]
+        disposition = resp.headers["Content-Disposition"]
+        assert disposition.startswith("attachment") and "guide" in disposition
         assert resp.headers["X-Content-Type-Options"] == "nosniff"
         outsider = _fetch(as_(people["voisine"]), f"/documents/{doc.id}/telecharger")
         assert outsider.status_code == 200  # a network folder: she may; a hidden one answers 404 as always

@@ -32,7 +32,8 @@ def test_the_xss_corpus_in_folders_file_names_notes_and_tags_runs_nowhere(factor
                   "needs_confirmation": "y" if k == 0 else ""}
         body, content_type = multipart(fields, files)
         resp = c.post(f"/documents/dossiers/{top.id}/deposer", data=body, content_type=content_type)
-        assert resp.status_code == 302, re.findall(r'invalid-feedback d-block">(.*?)</div>', resp.get_data(as_text=True))
+        errors = re.findall(r'invalid-feedback d-block">(.*?)</div>', resp.get_data(as_text=True))
+        assert resp.status_code == 302, errors
     db.session.expire_all()
     docs = db.session.scalars(sa.select(Document).order_by(Document.id)).all()
     assert len(docs) == len(CORPUS)
