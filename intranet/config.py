@@ -61,6 +61,8 @@ class Base:
     # Downloads handed to nginx (« X-Accel-Redirect: <prefix>/<key> », an internal location aliased to
     # UPLOAD_DIR): empty, the app sends the bytes itself.
     X_ACCEL_PREFIX = ""
+    # LibreOffice for the previews of office documents: empty, « soffice » on the PATH if installed.
+    SOFFICE = ""
     INVITATION_DAYS = 7
     RESET_HOURS = 1
 

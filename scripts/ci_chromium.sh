@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Install Debian's Chromium (driven by Playwright with executable_path=/usr/bin/chromium)
-# and the fonts pages are rendered with, if missing. As root, Debian 12.
+# and the fonts pages are rendered with, if missing; and LibreOffice without its GUI, which the
+# worker runs to preview the library's office files (tests/documents). As root, Debian 12.
 # Prints the Chromium version on stderr; prints nothing on stdout. Never reads stdin.
 set -euo pipefail
 
 CHROMIUM=/usr/bin/chromium
-packages=(chromium fonts-liberation fonts-dejavu-core)
+packages=(chromium fonts-liberation fonts-dejavu-core
+          libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui)
 
 log() { printf 'ci_chromium: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -55,6 +57,7 @@ if ((${#missing[@]})); then
 fi
 
 [[ -x $CHROMIUM ]] || die "$CHROMIUM is missing after installation"
+[[ -x /usr/bin/soffice ]] || die "/usr/bin/soffice (LibreOffice) is missing after installation"
 # The Debian wrapper prints harmless "[: unexpected operator" noise on stderr: hide it.
 version=$("$CHROMIUM" --version 2>/dev/null </dev/null) || die "$CHROMIUM --version failed"
 log "$version ($CHROMIUM)"

@@ -72,6 +72,8 @@ class Document(Shared, db.Model):
     text: Mapped[str] = mapped_column(sa.Text, default="")
     # The current version's thumbnail (an image, or a PDF's first page), made by the worker too.
     thumb_key: Mapped[str | None] = mapped_column(sa.String(200))
+    # An office file's current version as a PDF (LibreOffice in the worker), for the page's preview.
+    preview_key: Mapped[str | None] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # In the trash since then (seen only in « Corbeille » by its owner and animateurs); the worker

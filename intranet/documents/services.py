@@ -403,7 +403,9 @@ def purge_trash(now=None) -> int:
     if not ids:
         return 0
     keys = list(db.session.scalars(sa.select(Version.key).where(Version.document_id.in_(ids))))
-    keys += [k for k in db.session.scalars(sa.select(Document.thumb_key).where(Document.id.in_(ids))) if k]
+    for thumb, preview in db.session.execute(sa.select(Document.thumb_key, Document.preview_key)
+                                             .where(Document.id.in_(ids))):
+        keys += [k for k in (thumb, preview) if k]
     db.session.execute(sa.delete(Version).where(Version.document_id.in_(ids)))
     db.session.execute(sa.delete(Document).where(Document.id.in_(ids)))
     db.session.commit()
@@ -467,8 +469,15 @@ def set_following(user: User, folder: Folder, on: bool) -> None:
 # -- the text for the search -------------------------------------------------------------------
 
 def prepare(document: Document) -> None:
-    """What the worker reads from the current version: its text (for the search) and its thumbnail."""
-    from intranet.core.storage import delete_stored, path_for
+    """What the worker reads from the current version: its text (for the search), an office file's
+    PDF preview (LibreOffice, when installed) and the thumbnail (an image, or the first page of the
+    PDF or of the office file's PDF)."""
+    import io
+
+    from werkzeug.datastructures import FileStorage
+
+    from intranet.core.storage import delete_stored, path_for, save_upload
+    from intranet.documents.office import to_pdf
     from intranet.documents.text import extract
     from intranet.documents.thumbnails import make_thumbnail
 
@@ -479,11 +488,19 @@ def prepare(document: Document) -> None:
         path = None
     present = path is not None and path.is_file()
     document.text = extract(path, document.kind) if present else ""
-    old, thumb = document.thumb_key, make_thumbnail(path, document.kind) if present else None
+    old = [k for k in (document.thumb_key, document.preview_key) if k]
+    pdf = to_pdf(path, document.kind) if present else None
+    preview = save_upload(FileStorage(io.BytesIO(pdf), filename="apercu.pdf"), ["pdf"],
+                          max_bytes=len(pdf) + 1) if pdf else None
+    document.preview_key = preview.key if preview else None
+    if preview is not None:
+        thumb = make_thumbnail(path_for(preview.key), "pdf")
+    else:
+        thumb = make_thumbnail(path, document.kind) if present else None
     document.thumb_key = thumb.key if thumb else None
     db.session.flush()
-    if old:
-        delete_stored(old)  # the previous version's (it is made again if that version comes back)
+    for key in old:
+        delete_stored(key)  # the previous version's (made again if that version comes back)
 
 
 def text_job(job=None, document_id: int | None = None, **_):

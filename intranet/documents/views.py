@@ -196,7 +196,9 @@ def _preview(document: Document, version: Version | None) -> dict | None:
     if document.kind in IMAGE_KINDS:
         return {"kind": "image"}
     if document.kind == "pdf":
-        return {"kind": "pdf"}
+        return {"kind": "pdf", "url": url_for("documents.download", document_id=document.id, apercu=1)}
+    if document.preview_key:  # an office file, turned into a PDF by the worker
+        return {"kind": "pdf", "url": url_for("documents.office_preview", document_id=document.id)}
     if document.kind not in ("txt", "csv"):
         return None
     try:
@@ -514,3 +516,16 @@ def folder_delete(folder_id: int):
     if parent_id:
         return redirect(url_for("documents.folder", folder_id=parent_id))
     return redirect(url_for("documents.group_documents", group_id=group_id) if group_id else url_for("documents.index"))
+
+
+@bp.route("/<int:document_id>/apercu.pdf")
+@login_required
+def office_preview(document_id: int):
+    """An office file's PDF preview (made by the worker with LibreOffice), read by the page's PDF.js."""
+    document = _document_or_404(document_id)
+    if not document.preview_key:
+        abort(404)
+    try:
+        return send_stored(document.preview_key, f"{document.name}.pdf")
+    except FileNotFoundError:
+        abort(404)

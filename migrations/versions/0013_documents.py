@@ -2,7 +2,7 @@
 
 Revision ID: 0013
 Revises: 0012
-Create Date: 2026-12-06 13:12:26.142100
+Create Date: 2026-12-06 13:43:53.278564
 
 """
 from alembic import op
@@ -55,6 +55,7 @@ def upgrade():
     sa.Column('expiry_reminded_for', sa.Date(), nullable=True),
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('thumb_key', sa.String(length=200), nullable=True),
+    sa.Column('preview_key', sa.String(length=200), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.Column('deleted_at', sa.DateTime(), nullable=True),

@@ -205,6 +205,7 @@ EXPECTED: dict[str, dict[str, int]] = {
     "documents.follow": _cell(302, 302, 302, 302),  # POST-only: « Suivre ce dossier »
     "documents.folder_zip": PRIVATE,  # the folder as a ZIP
     "documents.thumbnail": PRIVATE,  # the PNG's thumbnail, made as the worker does
+    "documents.office_preview": _cell(302, 404, 404, 404),  # the fixture's PNG is no office file
     "documents.folder_edit": _cell(302, 403, 200, 200),  # its author (the animateur), animateurs, admins
     "documents.folder_delete": _cell(302, 403, 302, 302),  # not empty: back to the folder, told why
     # -- fvt_tab (Flux Vision) ------------------------------------------------------------------

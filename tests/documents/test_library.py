@@ -516,3 +516,64 @@ def test_downloads_can_be_handed_to_nginx(people, as_, app):
         assert outsider.status_code == 200  # a network folder: she may; a hidden one answers 404 as always
     finally:
         app.config["X_ACCEL_PREFIX"] = ""
+
+
+def _docx(text_: str) -> bytes:
+    """A minimal real Word document (what LibreOffice and Word open)."""
+    import zipfile
+
+    out = io.BytesIO()
+    ns = "http://schemas.openxmlformats.org"
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml",
+                   f'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="{ns}/package/2006/content-types">'
+                   f'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+                   '<Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" '
+                   'ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/>'
+                   '</Types>')
+        rel = f"{ns}/officeDocument/2006/relationships/officeDocument"
+        z.writestr("_rels/.rels", f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{ns}/package/2006/'
+                                  f'relationships"><Relationship Id="rId1" Type="{rel}" Target="word/document.xml"/>'
+                                  '</Relationships>')
+        z.writestr("word/document.xml", f'<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="{ns}/'
+                                        f'wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>{text_}</w:t></w:r></w:p>'
+                                        '</w:body></w:document>')
+    return out.getvalue()
+
+
+def test_office_files_preview_as_a_pdf_made_by_libreoffice_in_the_worker(people, as_, app):
+    import zipfile
+
+    from pypdf import PdfReader
+
+    from intranet.core.jobs import run_due_jobs
+
+    folder = _folder(people["animateur"])
+    c = as_(people["membre"])
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", "<w:t>" + "a" * 30_000_000 + "</w:t>")
+    _upload(c, folder, [(_docx("Procedure taxe de sejour"), "procedure.docx"), (bomb.getvalue(), "bombe.docx")])
+    run_due_jobs()
+    doc, bomb_doc = _documents()
+    assert doc.preview_key and doc.thumb_key  # the PDF, and its first page as the thumbnail
+    page = c.get(f"/documents/{doc.id}").get_data(as_text=True)
+    assert f'data-pdf-preview="/documents/{doc.id}/apercu.pdf"' in page
+    resp = _fetch(c, f"/documents/{doc.id}/apercu.pdf")
+    assert resp.status_code == 200 and resp.mimetype == "application/pdf"
+    assert "Procedure taxe de sejour" in PdfReader(io.BytesIO(resp.data)).pages[0].extract_text()
+    assert bomb_doc.preview_key is None  # never unpacked
+    assert "Aperçu indisponible pour ce type de fichier" in text(c.get(f"/documents/{bomb_doc.id}"))
+    assert _fetch(as_(people["voisine"]), f"/documents/{bomb_doc.id}/apercu.pdf").status_code == 404
+    # Without LibreOffice: no preview, the page says so and offers the download.
+    app.config["SOFFICE"] = "/nonexistent/soffice"
+    try:
+        _upload(c, folder, [(_docx("Sans LibreOffice"), "sans.docx")])
+        run_due_jobs()
+        plain = _documents()[-1]
+        # The job ran (its text is read), without a preview.
+        assert plain.preview_key is None and plain.text == "Sans LibreOffice"
+        assert "Aperçu indisponible pour ce type de fichier" in text(c.get(f"/documents/{plain.id}"))
+    finally:
+        app.config["SOFFICE"] = ""
