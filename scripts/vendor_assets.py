@@ -16,6 +16,8 @@ Layout produced (served by Flask under /static/vendor/):
     vendor/echarts/langFR.js
     vendor/tom-select/tom-select.complete.min.js, tom-select.bootstrap5.min.css
     vendor/pdfjs/pdf.min.mjs, pdf.worker.min.mjs
+    vendor/world-atlas/countries-110m.json
+    vendor/topojson-client/topojson-client.min.js
     vendor/licenses/<package>/LICENSE...            (and NOTICE for echarts)
 
 Standard library only. Idempotent: files already identical are left untouched,
@@ -68,6 +70,12 @@ FILES: list[tuple[str, str]] = [
     ("pdfjs-dist/build/pdf.min.mjs", "pdfjs/pdf.min.mjs"),
     ("pdfjs-dist/build/pdf.worker.min.mjs", "pdfjs/pdf.worker.min.mjs"),
     ("pdfjs-dist/LICENSE", "licenses/pdfjs-dist/LICENSE"),
+    # The FVT tab's world map: Natural Earth 1:110m countries (public domain) as TopoJSON, decoded
+    # in the page by topojson-client (both ISC).
+    ("world-atlas/countries-110m.json", "world-atlas/countries-110m.json"),
+    ("world-atlas/LICENSE", "licenses/world-atlas/LICENSE"),
+    ("topojson-client/dist/topojson-client.min.js", "topojson-client/topojson-client.min.js"),
+    ("topojson-client/LICENSE", "licenses/topojson-client/LICENSE"),
 ]
 
 
