@@ -238,7 +238,8 @@ def _empty_store(ctx: Context) -> None:
     """Facts, year totals, day flags and imports gone; the zones (and their aliases) kept."""
     from intranet.extensions import db
 
-    tables = ["fvt_tab_import_issues", "fvt_tab_imports", "fvt_tab_day_quality", "fvt_tab_year_totals", "fvt_tab_facts"]
+    tables = ["fvt_tab_import_issues", "fvt_tab_import_zones", "fvt_tab_imports", "fvt_tab_day_quality",
+              "fvt_tab_year_totals", "fvt_tab_facts"]
     if ctx.db == "postgres":
         db.session.execute(sa.text(f"TRUNCATE {', '.join(tables)}"))
     else:

@@ -36,6 +36,9 @@ class Zone(db.Model):
     # The demo's zones: every page and export showing their figures says « données fictives »
     # (set when the zone is created, before its first row is imported).
     is_fictitious: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    # Where the territory lies (its centre, WGS 84): its place on the network's map.
+    latitude: Mapped[float | None] = mapped_column(sa.Float)
+    longitude: Mapped[float | None] = mapped_column(sa.Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     territory: Mapped[Territory | None] = relationship()

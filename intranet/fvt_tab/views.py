@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 
 from intranet.core import jobs
 from intranet.core.audit import audit
@@ -26,12 +25,12 @@ from intranet.core.storage import UploadError, save_upload
 from intranet.core.textfold import french
 from intranet.extensions import db
 from intranet.fvt_tab import access
-from intranet.fvt_tab.arriving import arriving_by_zone, arriving_for, guess_zones, set_import_zones
+from intranet.fvt_tab.arriving import arriving_for, guess_zones, set_import_zones
 from intranet.fvt_tab.forms import MappingProfileForm, UploadForm, ZoneForm
 from intranet.fvt_tab.importer import duplicate_of, sha256
 from intranet.fvt_tab.models import DayQuality, Fact, Import, ImportIssue, MappingProfile, Zone, ZoneAlias
 from intranet.fvt_tab.reference import DIMENSION_LABELS, fold
-from intranet.fvt_tab.summary import SOURCE, summary
+from intranet.fvt_tab.summary import SOURCE
 
 bp = Blueprint("fvt_tab", __name__)
 
@@ -81,16 +80,6 @@ def _years(zone: Zone) -> list[int]:
                                    .order_by(YearTotal.year.desc())))
 
 
-@bp.route("/")
-@login_required
-def index():
-    zones = access.visible_zones(current_user)
-    arriving = arriving_by_zone()
-    return render_template("fvt_tab/index.html", zones=zones, sharing=access.sharing_on(),
-                           arriving={z.code: arriving_for(z.code, arriving) for z, _level in zones},
-                           action_form=FlaskForm(), source=SOURCE)
-
-
 @bp.route("/partage", methods=["POST"])
 @login_required
 @require("fvt_tab.manage")
@@ -101,22 +90,7 @@ def sharing():
           else _("Partage entre destinations désactivé"))
     db.session.commit()
     flash(_("Partage entre destinations activé.") if on else _("Partage entre destinations désactivé."), "success")
-    return redirect(url_for("fvt_tab.index"))
-
-
-@bp.route("/zones/<code>")
-@login_required
-def zone(code: str):
-    z, level = access.require_zone(current_user, code)
-    years = _years(z)
-    year = request.args.get("annee", type=int) or (years[0] if years else date.today().year)
-    # A year without data gets a message and the years that have some, not a page of « — ».
-    figures = summary(z, year) if year in years else None
-    quality = db.session.scalars(sa.select(DayQuality).where(
-        DayQuality.zone_id == z.id, DayQuality.day >= date(year, 1, 1), DayQuality.day <= date(year, 12, 31))
-        .order_by(DayQuality.day)).all()
-    return render_template("fvt_tab/zone.html", zone=z, level=level, years=years, year=year, figures=figures,
-                           quality=quality, arriving=arriving_for(z.code), action_form=FlaskForm(), source=SOURCE)
+    return redirect(url_for("fvt_tab.territories"))
 
 
 @bp.route("/zones/<code>/arrivees")
@@ -339,3 +313,7 @@ def fvt_number(value) -> str:
     from flask_babel import format_decimal
 
     return "—" if value is None else format_decimal(value)
+
+
+# The tab's pages register on the same blueprint (they use the helpers above).
+from intranet.fvt_tab import tab as _tab  # noqa: E402, F401

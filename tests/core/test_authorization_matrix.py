@@ -212,7 +212,11 @@ EXPECTED: dict[str, dict[str, int]] = {
     # The fixture's zone SALERS0 is linked to the territory of everyone's organization, with one
     # day of figures: every logged-in role sees and exports it. The full matrix (own / other /
     # unlinked zone × sharing on / off) is in tests/fvt_tab/test_access.py.
-    "fvt_tab.index": PRIVATE,
+    "fvt_tab.index": _cell(302, 302, 302, 302),  # « Flux Vision » opens on the person's own territory
+    "fvt_tab.territories": PRIVATE,  # every territory; for animateurs and admins, the network overview
+    "fvt_tab.data": PRIVATE,  # the tab's figures as JSON
+    "fvt_tab.export_selection": PRIVATE,  # the selection's CSV
+    "fvt_tab.export_pdf": PRIVATE,  # the selection's PDF report
     "fvt_tab.zone": PRIVATE,
     "fvt_tab.export": PRIVATE,  # a CSV
     "fvt_tab.zone_arriving": PRIVATE,  # JSON the zone page polls while deliveries arrive
@@ -268,7 +272,8 @@ FILE_ROUTES = {
     "events.attachment": "application/pdf", "events.event_ics": "text/calendar",
     "events.participants_csv": "text/csv", "events.category_css": "text/css",
     "fvt_tab.export": "text/csv", "fvt_tab.import_state": "application/json",
-    "fvt_tab.zone_arriving": "application/json",
+    "fvt_tab.zone_arriving": "application/json", "fvt_tab.data": "application/json",
+    "fvt_tab.export_selection": "text/csv", "fvt_tab.export_pdf": "application/pdf",
     "documents.download": "image/png", "documents.preview": "image/png", "documents.folder_zip": "application/zip",
     "documents.thumbnail": "image/",
 }

@@ -147,7 +147,11 @@ ROUTES = [
     Route("qualité (POST)", "fvt_tab.quality", "POST", zone=True, manager=True),
     Route("paramètres de zone", "fvt_tab.zone_settings", zone=True, manager=True),
     Route("paramètres de zone (POST)", "fvt_tab.zone_settings", "POST", zone=True, manager=True),
-    Route("liste des zones", "fvt_tab.index"),
+    Route("entrée de l'onglet", "fvt_tab.index"),
+    Route("liste des territoires", "fvt_tab.territories"),
+    Route("données (JSON)", "fvt_tab.data", zone=True),
+    Route("CSV de la sélection", "fvt_tab.export_selection", zone=True),
+    Route("rapport PDF", "fvt_tab.export_pdf", zone=True),
     Route("partage (POST)", "fvt_tab.sharing", "POST", manager=True),
     Route("historique des imports", "fvt_tab.imports", manager=True),
     Route("envoi d'une livraison", "fvt_tab.upload", manager=True),
@@ -166,10 +170,12 @@ def expected_status(route: Route, role: str, relation: str | None, sharing: bool
         return 403
     if relation == "inconnue":
         return 404
-    if route.endpoint in ("fvt_tab.zone", "fvt_tab.zone_arriving"):
+    if route.endpoint in ("fvt_tab.zone", "fvt_tab.zone_arriving", "fvt_tab.data"):
         return 200 if level(role, relation, sharing) else 403
-    if route.endpoint == "fvt_tab.export":
+    if route.endpoint in ("fvt_tab.export", "fvt_tab.export_selection", "fvt_tab.export_pdf"):
         return 200 if level(role, relation, sharing) == "export" else 403
+    if route.endpoint == "fvt_tab.index":
+        return 302  # to the person's own territory's tab
     return 302 if route.method == "POST" else 200
 
 
@@ -190,7 +196,7 @@ def _url(app, route: Route, code: str | None, network) -> str:
         values["code"] = code
     if route.endpoint in ("fvt_tab.import_report", "fvt_tab.import_state"):
         values["import_id"] = network["import_id"]
-    if route.endpoint == "fvt_tab.export":
+    if route.endpoint in ("fvt_tab.export", "fvt_tab.export_selection", "fvt_tab.export_pdf"):
         values["annee"] = 2024
     with app.test_request_context():
         return url_for(route.endpoint, **values)
@@ -232,7 +238,7 @@ def test_fvt_route(route, role, relation, sharing, app, client, login, network):
         f"{route.method} {url} as {role} (zone: {relation}, sharing {'on' if sharing else 'off'}): "
         f"got {resp.status_code}, expected {expected} (Location: {resp.headers.get('Location')})")
     after = _state()
-    body = resp.get_data(as_text=True)
+    body = "" if resp.mimetype == "application/pdf" else resp.get_data(as_text=True)
 
     if role == "anonyme":
         assert urlsplit(resp.headers["Location"]).path == "/accounts/connexion"
@@ -262,10 +268,52 @@ def _check_zone(resp, body, *, role, relation, code, sharing, **_):
     export_href = f"/fvt_tab/zones/{code}/export.csv"
     if level(role, relation, sharing) == "export":
         assert export_href in body and "Exporter (CSV)" in body
+        assert f"/fvt_tab/zones/{code}/selection.csv" in body and f"/fvt_tab/zones/{code}/rapport.pdf" in body
         assert "Consultation seule" not in body
     else:
         assert "Consultation seule" in body
         assert "export.csv" not in body and "Exporter (CSV)" not in body
+        assert "selection.csv" not in body and "rapport.pdf" not in body
+
+
+def _nights(code: str) -> int:
+    volumes = ZONES[code][2]
+    return volumes["NonLocal"] + volumes["Etranger"]
+
+
+def _check_data(resp, body, *, code, **_):
+    assert resp.mimetype == "application/json"
+    data = resp.get_json()
+    kpis = {k["cle"]: k for k in data["indicateurs"]}
+    assert kpis["nuitees_touristes"]["n"] == _nights(code)
+    assert kpis["nuitees_etrangers"]["n"] == ZONES[code][2]["Etranger"]
+    assert data["source"] == SOURCE
+
+
+def _check_selection_csv(resp, body, *, code, **_):
+    assert resp.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert body.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(body.lstrip("\ufeff")), delimiter=";"))
+    assert ["Nuitées touristiques", str(_nights(code)), "", ""] in rows
+    assert rows[-1] == [f"Source : {SOURCE}"]
+
+
+def _check_pdf(resp, body, *, code, **_):
+    from pypdf import PdfReader
+
+    assert resp.mimetype == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(resp.get_data())).pages)
+    text = " ".join(text.replace("\u00a0", " ").split())
+    assert ZONES[code][0] in text and SOURCE in text
+    assert f"Nuitées touristiques {_nights(code) // 1000} {_nights(code) % 1000:03d}" in text
+
+
+def _check_entry(resp, body, *, role, network, **_):
+    path = urlsplit(resp.headers["Location"]).path
+    if role.startswith("membre"):
+        assert path == f"/fvt_tab/zones/{zone_for(role, 'propre')}"
+    else:
+        assert path in {f"/fvt_tab/zones/{code}" for code in ZONES}
 
 
 def _check_export(resp, body, *, code, **_):
@@ -325,7 +373,7 @@ def _check_index(resp, body, *, role, sharing, **_):
 
 
 def _check_sharing(resp, body, *, sharing, after, **_):
-    assert urlsplit(resp.headers["Location"]).path == "/fvt_tab/"
+    assert urlsplit(resp.headers["Location"]).path == "/fvt_tab/territoires"
     assert after["sharing"] is (not sharing)
 
 
@@ -373,7 +421,11 @@ CHECKS = {
     ("fvt_tab.quality", "POST"): _check_quality,
     ("fvt_tab.zone_settings", "GET"): _check_settings,
     ("fvt_tab.zone_settings", "POST"): _check_settings_post,
-    ("fvt_tab.index", "GET"): _check_index,
+    ("fvt_tab.index", "GET"): _check_entry,
+    ("fvt_tab.territories", "GET"): _check_index,
+    ("fvt_tab.data", "GET"): _check_data,
+    ("fvt_tab.export_selection", "GET"): _check_selection_csv,
+    ("fvt_tab.export_pdf", "GET"): _check_pdf,
     ("fvt_tab.sharing", "POST"): _check_sharing,
     ("fvt_tab.imports", "GET"): _check_imports,
     ("fvt_tab.upload", "GET"): _check_upload,
@@ -400,7 +452,7 @@ def test_other_zone_is_consultation_only_and_its_export_refused(client, login, n
     """Sharing on: a member of A opens B's zone from the index (figures, « Consultation seule », no
     export link), and typing the export URL anyway is refused by the server."""
     login(network["people"]["membre_a"])
-    index = client.get("/fvt_tab/").get_data(as_text=True)
+    index = client.get("/fvt_tab/territoires").get_data(as_text=True)
     assert 'href="/fvt_tab/zones/CHATAIGNERAIE0"' in index
     page = client.get("/fvt_tab/zones/CHATAIGNERAIE0").get_data(as_text=True)
     assert SHOWN["CHATAIGNERAIE0"] in page and "Consultation seule" in page and "export.csv" not in page
@@ -431,9 +483,9 @@ def test_an_animateur_turns_sharing_off_then_members_lose_the_other_zones(app, c
     assert other_client.get("/fvt_tab/zones/SALERS0").status_code == 200
 
     login(animateur)
-    index = client.get("/fvt_tab/").get_data(as_text=True)
+    index = client.get("/fvt_tab/territoires").get_data(as_text=True)
     assert "Partage entre destinations :" in index and "activé" in index and ">Désactiver<" in index
-    resp = client.post("/fvt_tab/partage", data={"csrf_token": token_of(client, "/fvt_tab/"), "on": "0"},
+    resp = client.post("/fvt_tab/partage", data={"csrf_token": token_of(client, "/fvt_tab/territoires"), "on": "0"},
                        follow_redirects=True)
     html = resp.get_data(as_text=True)
     assert "Partage entre destinations désactivé." in html and ">Activer<" in html
@@ -441,7 +493,7 @@ def test_an_animateur_turns_sharing_off_then_members_lose_the_other_zones(app, c
     assert other_client.get("/fvt_tab/zones/SALERS0").status_code == 403
     assert other_client.get("/fvt_tab/zones/ORPHELINE0").status_code == 403
     assert other_client.get("/fvt_tab/zones/CHATAIGNERAIE0").status_code == 200
-    listing = other_client.get("/fvt_tab/").get_data(as_text=True)
+    listing = other_client.get("/fvt_tab/territoires").get_data(as_text=True)
     assert "SALERS0" not in listing and "ORPHELINE0" not in listing and "CHATAIGNERAIE0" in listing
     assert SOURCE in listing
 
@@ -451,7 +503,7 @@ def test_an_animateur_turns_sharing_off_then_members_lose_the_other_zones(app, c
     assert refused.status_code == 403
     assert other_client.get("/fvt_tab/zones/SALERS0").status_code == 403
 
-    resp = client.post("/fvt_tab/partage", data={"csrf_token": token_of(client, "/fvt_tab/"), "on": "1"},
+    resp = client.post("/fvt_tab/partage", data={"csrf_token": token_of(client, "/fvt_tab/territoires"), "on": "1"},
                        follow_redirects=True)
     assert "Partage entre destinations activé." in resp.get_data(as_text=True)
     assert other_client.get("/fvt_tab/zones/SALERS0").status_code == 200
@@ -475,7 +527,7 @@ def test_a_member_without_territory_only_consults(client, login, network, factor
         assert client.get(f"/fvt_tab/zones/{code}/export.csv?annee=2024").status_code == 403
     network["set_sharing"](False)
     assert client.get("/fvt_tab/zones/SALERS0").status_code == 403
-    assert "Aucune zone accessible pour l'instant." in client.get("/fvt_tab/").get_data(as_text=True)
+    assert "Aucune zone accessible pour l'instant." in client.get("/fvt_tab/territoires").get_data(as_text=True)
 
 
 def test_a_deactivated_member_is_refused(client, login, network):

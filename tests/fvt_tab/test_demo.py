@@ -30,7 +30,7 @@ def _member(app, login):
 
 
 def _read(client) -> dict:
-    listing = client.get("/fvt_tab/").get_data(as_text=True)
+    listing = client.get("/fvt_tab/territoires").get_data(as_text=True)
     own = client.get(f"/fvt_tab/zones/{OWN}")
     body = own.get_data(as_text=True)
     export = client.get(f"/fvt_tab/zones/{OWN}/export.csv")

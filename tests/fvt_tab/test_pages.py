@@ -340,11 +340,11 @@ def test_zone_settings_link_a_territory_and_edit_aliases(app, client, login, peo
     login(people["membre"], c=member_client)
     assert member_client.get("/fvt_tab/zones/SALERS0/export.csv?annee=2024").status_code == 403
     assert member_client.get("/fvt_tab/zones/SALERS0").status_code == 403
-    listing = member_client.get("/fvt_tab/").get_data(as_text=True)
+    listing = member_client.get("/fvt_tab/territoires").get_data(as_text=True)
     assert "/fvt_tab/zones/SALERS0" not in listing and "Aucune zone accessible pour l'instant." in listing
 
     login(people["animateur"])
-    assert "à rattacher à un territoire" in client.get("/fvt_tab/").get_data(as_text=True)
+    assert "à rattacher à un territoire" in client.get("/fvt_tab/territoires").get_data(as_text=True)
     page = client.get("/fvt_tab/zones/SALERS0/parametres").get_data(as_text=True)
     assert "Paramètres de la zone SALERS0" in page
     assert "Pays de Salers" in page  # the ZoneObservation label, kept as an alias
@@ -361,7 +361,7 @@ def test_zone_settings_link_a_territory_and_edit_aliases(app, client, login, peo
 
     # Linked: the office's member now exports it, first in the list, as their own.
     assert member_client.get("/fvt_tab/zones/SALERS0/export.csv?annee=2024").status_code == 200
-    listing = member_client.get("/fvt_tab/").get_data(as_text=True)
+    listing = member_client.get("/fvt_tab/territoires").get_data(as_text=True)
     assert "votre territoire" in listing and "consultation et export" in listing
 
     # An alias another zone (or this one) already has is refused in French, nothing saved, even the
@@ -495,7 +495,7 @@ def test_while_a_delivery_is_queued_or_running_the_zone_pages_say_so(app, animat
     assert 'data-import-state="/fvt_tab/zones/SALERS0/arrivees?faites=0"' in page
     assert 'aria-valuenow="0"' in page
     assert "Pas encore de données pour cette zone" not in page
-    listing = member.get("/fvt_tab/").get_data(as_text=True)
+    listing = member.get("/fvt_tab/territoires").get_data(as_text=True)
     assert "Import en cours : 0 livraison sur 1" in listing
     assert member.get("/fvt_tab/zones/SALERS0/arrivees?faites=0").get_json() == {
         "status": "queued", "progress": 0, "done": 0, "total": 1}
