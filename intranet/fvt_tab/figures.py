@@ -26,7 +26,7 @@ from flask_babel import lazy_gettext as _l
 from intranet.extensions import db
 from intranet.fvt_tab import calendar
 from intranet.fvt_tab.models import DayQuality, Fact, Zone
-from intranet.fvt_tab.reference import CATEGORIES, GEOLIFE, label_of
+from intranet.fvt_tab.reference import CATEGORIES, COUNTRY_NUMERIC, GEOLIFE, label_of
 from intranet.fvt_tab.selection import Selection
 from intranet.fvt_tab.summary import OPEN_CLASS_NIGHTS, PERIOD_FAMILIES
 
@@ -388,6 +388,7 @@ def origins(zone: Zone, window: Window, sel: Selection) -> dict:
         row["nom"] = label_of("region", row["code"])
     for row in countries:
         row["nom"] = label_of("country", row["code"])
+        row["iso_num"] = COUNTRY_NUMERIC.get(row["code"])
     return {"carte": "monde" if sel.provenance == "etrangers" else "france",
             "famille": family, "departements": departments, "regions": regions, "pays": countries,
             "sejour_par_origine": stays(zone, window, sel)["groupes"]}

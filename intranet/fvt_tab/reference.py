@@ -172,6 +172,16 @@ INDEXES: dict[str, dict[str, str]] = {
 }
 
 
+def _numeric_codes() -> dict[str, str]:
+    import pycountry
+
+    return {c.alpha_2: c.numeric for c in pycountry.countries}
+
+
+# ISO alpha-2 → ISO numeric (« DE » → « 276 »): the ids of the world map's shapes (world-atlas).
+COUNTRY_NUMERIC: dict[str, str] = _numeric_codes()
+
+
 def label_of(dimension: str, code: str) -> str:
     """The French name of a code (« 63 » → « Puy-de-Dôme »)."""
     if dimension == "department":
