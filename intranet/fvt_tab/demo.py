@@ -35,6 +35,11 @@ ZONES = [
     ("LIORAN0", "Le Lioran", "LIORAN", 1.0, 2.5),
     ("SALERS0", "Pays de Salers", "SALERS", 1.1, 0.3),
 ]
+# Where each demo territory sits (its main town), for the network map.
+POSITIONS = {"CANTAL0": (45.05, 2.65), "AURILLAC0": (44.926, 2.440), "HAUTESTERRES0": (45.110, 2.869),
+             "HAUTCANTAL0": (45.282, 2.660), "MAURIAC0": (45.218, 2.333), "CARLADES0": (44.980, 2.626),
+             "CHATAIGNERAIE0": (44.710, 2.198), "SAINTFLOUR0": (45.034, 3.093), "TRUYERE0": (44.855, 3.003),
+             "LIORAN0": (45.088, 2.749), "SALERS0": (45.139, 2.496)}
 HEADER = ["Date", "JourDeLaSemaine", "VacancesA", "VacancesB", "VacancesC", "Ferie", "ZoneObservation",
           "Provenance", "CategorieVisiteur"]
 DAYS_FR = ["Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi", "Dimanche"]
@@ -219,6 +224,8 @@ def prepare_demo(years: list[int], job_id: int | None = None, zones=None) -> lis
             if not db.session.scalar(sa.select(ZoneAlias.id).where(ZoneAlias.folded == fold(label))):
                 db.session.add(ZoneAlias(zone_id=zone.id, alias=label, folded=fold(label)))
         zone.is_fictitious = True
+        if zone.latitude is None and code in POSITIONS:
+            zone.latitude, zone.longitude = POSITIONS[code]
         if zone.territory_id is None:
             zone.territory_id = territories.get(territory_code)
     ids = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, IntegerField, SelectField, StringField
+from wtforms import BooleanField, FloatField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from intranet.core.forms import REQUIRED
@@ -24,6 +24,9 @@ class ZoneForm(FlaskForm):
     name = StringField(_l("Nom de la zone"), validators=[DataRequired(REQUIRED), Length(max=200)])
     territory_id = SelectField(_l("Territoire"), coerce=int)
     new_alias = StringField(_l("Ajouter un autre nom (alias)"), validators=[Length(max=200)])
+    # The territory's place on the network map (its main town), in decimal degrees.
+    latitude = FloatField(_l("Latitude"), validators=[Optional(), NumberRange(-90, 90, _l("Entre -90 et 90."))])
+    longitude = FloatField(_l("Longitude"), validators=[Optional(), NumberRange(-180, 180, _l("Entre -180 et 180."))])
 
 
 class MappingProfileForm(FlaskForm):

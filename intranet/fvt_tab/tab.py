@@ -200,6 +200,8 @@ def territories():
                     "excursionnistes": lambda r: (-(r["excursionnistes"] or -1),),
                     "etrangers": lambda r: (-(r["part_etrangers"] if r["part_etrangers"] is not None else -1),)}
             overview["lignes"].sort(key=keys[sort])
+            for row in overview["lignes"]:  # the map's bubbles open the territory
+                row["url"] = url_for("fvt_tab.zone", code=row["code"], annee=year)
         overview_years = all_years
     else:
         overview_years = []

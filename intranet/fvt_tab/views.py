@@ -180,6 +180,7 @@ def zone_settings(code: str):
     if form.validate_on_submit():
         z.name = form.name.data.strip()
         z.territory_id = form.territory_id.data or None
+        z.latitude, z.longitude = form.latitude.data, form.longitude.data
         alias = (form.new_alias.data or "").strip()
         if alias:
             if db.session.scalar(sa.select(ZoneAlias.id).where(ZoneAlias.folded == fold(alias))):

@@ -1,6 +1,7 @@
 """Browser test of the Flux Vision pages while the demo's deliveries arrive, the worker paused (its
 job queued, not run): a new office member, logged in through the form, opens « Flux Vision » from
-the navigation, finds their own territory first, by its name, marked « données fictives » and
+the navigation and lands on their own territory; the list of territories has it first, by its name,
+marked « données fictives » and
 « Import en cours : 4 livraisons sur 12 »; its page says so above the figures, with the progress
 bar of the import pages, and which period the figures cover. When one more delivery lands, the page
 follows by itself (it polls, as the import report does) and shows 5 of 12."""
@@ -36,7 +37,9 @@ def test_a_member_reads_their_zone_while_the_demo_import_is_paused(app, live_ser
     page.set_viewport_size(DESKTOP)
     log_in(page, live_server.url, "salers@demo.local", DEMO_PASSWORD)
     page.get_by_role("link", name="Flux Vision").first.click()
-    page.wait_for_url(url_re("/fvt_tab/"))
+    page.wait_for_url(url_re("/fvt_tab/zones/SALERS0"))  # « Flux Vision » opens on their own territory
+    page.get_by_role("link", name="Tous les territoires").click()
+    page.wait_for_url(url_re("/fvt_tab/territoires"))
     items = page.locator("[data-fvt-zones] li")
     first = items.first
     expect(first.get_by_role("link")).to_have_text("Pays de Salers")  # the name, and first: their own
@@ -58,6 +61,8 @@ def test_a_member_reads_their_zone_while_the_demo_import_is_paused(app, live_ser
     expect(page.get_by_text("Consultation seule")).to_have_count(0)
     expect(page.locator("[data-fvt-fictitious]")).to_be_visible()
     expect(page.get_by_role("link", name="Exporter (CSV)")).to_be_visible()
+    expect(page.locator("#fvt-tab")).to_have_attribute("data-fvt-state", "ready")
+    expect(page.locator('[data-chart="courbe"] canvas')).to_have_count(1)  # the partial figures are drawn
     shot(page, "fvt-zone-import-en-cours-1280")
     page.set_viewport_size(PHONE)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
