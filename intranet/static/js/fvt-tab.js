@@ -77,13 +77,10 @@
       tooltip: {trigger: "axis", renderMode: "richText", valueFormatter: fmt}}));
   }
 
-  function drawBars(root, name, categories, series, opts) {
+  function drawBars(root, name, categories, series) {
     var el = slot(root, name);
     if (!el) { return; }
-    chart(el).setOption(base({
-      xAxis: opts && opts.horizontal ? valueAxis() : {type: "category", data: categories},
-      yAxis: opts && opts.horizontal ? {type: "category", data: categories, inverse: true} : valueAxis(),
-      series: series}));
+    chart(el).setOption(base({xAxis: {type: "category", data: categories}, yAxis: valueAxis(), series: series}));
   }
 
   function drawMonths(root, m, labels) {
