@@ -20,13 +20,29 @@ class UploadForm(FlaskForm):
     profile_id = SelectField(_l("Profil de lecture (feuilles Excel mises en forme)"), coerce=int, default=0)
 
 
+class DecimalDegreesField(FloatField):
+    """A decimal number typed as a French keyboard does (« 45,139 ») or with a point."""
+
+    def process_formdata(self, valuelist):
+        if valuelist and valuelist[0].strip():
+            try:
+                self.data = float(valuelist[0].strip().replace(",", ".").replace(" ", ""))
+            except ValueError:
+                self.data = None
+                raise ValueError(_l("Nombre décimal attendu (par exemple 45,139).")) from None
+        else:
+            self.data = None
+
+
 class ZoneForm(FlaskForm):
     name = StringField(_l("Nom de la zone"), validators=[DataRequired(REQUIRED), Length(max=200)])
     territory_id = SelectField(_l("Territoire"), coerce=int)
     new_alias = StringField(_l("Ajouter un autre nom (alias)"), validators=[Length(max=200)])
     # The territory's place on the network map (its main town), in decimal degrees.
-    latitude = FloatField(_l("Latitude"), validators=[Optional(), NumberRange(-90, 90, _l("Entre -90 et 90."))])
-    longitude = FloatField(_l("Longitude"), validators=[Optional(), NumberRange(-180, 180, _l("Entre -180 et 180."))])
+    latitude = DecimalDegreesField(_l("Latitude"),
+                                   validators=[Optional(), NumberRange(-90, 90, _l("Entre -90 et 90."))])
+    longitude = DecimalDegreesField(_l("Longitude"),
+                                    validators=[Optional(), NumberRange(-180, 180, _l("Entre -180 et 180."))])
 
 
 class MappingProfileForm(FlaskForm):
