@@ -137,6 +137,7 @@ def _line_chart(c: dict, width: float, height: float):
     plot.xValueAxis.labelTextFormat = lambda i: c["jours"][int(i)][5:] if int(i) < len(c["jours"]) else ""
     plot.xValueAxis.labels.fontSize = plot.yValueAxis.labels.fontSize = 6
     plot.yValueAxis.labelTextFormat = lambda v: _pdf_text(format_decimal(int(v)))
+    plot.yValueAxis.valueMin = 0  # a curve read against zero, as on the page
     drawing.add(plot)
     x = 45
     for i, name in enumerate(names):
@@ -156,7 +157,9 @@ def _bar_chart(labels: list[str], series: list[tuple[str, list]], width: float, 
     chart = VerticalBarChart()
     chart.x, chart.y, chart.width, chart.height = 45, 30, width - 60, height - 50
     chart.data = [[v or 0 for v in values] for _n, values in series]
-    chart.categoryAxis.categoryNames = [label[:4] for label in labels]
+    # « avril 2025 »: the whole month's name (the year once, when all bars share it).
+    years = {label.rsplit(" ", 1)[-1] for label in labels}
+    chart.categoryAxis.categoryNames = [label.rsplit(" ", 1)[0] for label in labels] if len(years) == 1 else labels
     chart.categoryAxis.labels.fontSize = chart.valueAxis.labels.fontSize = 6
     chart.valueAxis.labelTextFormat = lambda v: _pdf_text(format_decimal(int(v)))
     chart.valueAxis.valueMin = 0
