@@ -26,6 +26,7 @@ BENCHMARKS = (
     "bench.bench_feed",
     "bench.bench_events",
     "bench.bench_fvt",
+    "bench.bench_fvt_tab",
     "bench.bench_documents",
     "bench.bench_ceiling",
 )

@@ -7,6 +7,8 @@ The ≤ 3× pandas target is below what the database allows: writing the same ro
 already built, the importer's own DBAPI path, into a copy of the facts table and its indexes)
 takes about 6× the parse on its own here (issue 12). So the ratio to pandas is printed as a figure,
 and the importer is held to ≤ 3× the floor: the parse plus that bare write, measured in the run.
+Issue 14 asks more: the whole import within 2× that bare write alone (the ratio printed beside
+the one to pandas).
 
 The delivery: ``intranet.fvt_tab.demo.delivery`` for the 11 demo zones, bimestre 4 of 2024
 (July–August, 62 days: the biggest), with every department of ``reference.DEPARTMENTS`` as an
@@ -62,6 +64,7 @@ from bench.common import Context, Result, Timings, ms, percentile, recorded_stat
 NAME = "fvt"
 TARGET_IMPORT_S = 15.0
 TARGET_RATIO = 3.0
+TARGET_WRITE_RATIO = 2.0  # issue 14: the import within 2× a bare bulk write of the same rows
 TARGET_SUMMARY_MS = 100.0
 ISSUE_ROWS = 250_000  # « about 250,000 rows »
 YEAR, BIMESTRE = 2024, 4
@@ -498,10 +501,12 @@ def run(ctx: Context) -> list[Result]:
         bare_write, bare_rows = _bare_write_s()
         floor = best_pandas + bare_write
         floor_ratio = best_import / floor
+        write_ratio = best_import / bare_write  # issue 14: the whole import against the bare write alone
         print(f"[{NAME}] floor: pandas.read_csv {best_pandas:.2f} s + the same {bare_rows:,} rows written bare "
               f"(tuples already built, {'executemany' if db.engine.dialect.name == 'sqlite' else 'COPY'} into a "
               f"copy of the facts table and its indexes, committed; best of 3) {bare_write:.2f} s = {floor:.2f} s, "
-              f"×{floor / best_pandas:.1f} pandas alone; the import is ×{floor_ratio:.1f} that floor")
+              f"×{floor / best_pandas:.1f} pandas alone; the import is ×{floor_ratio:.1f} that floor, "
+              f"×{write_ratio:.1f} the bare write alone (and ×{ratio:.1f} pandas)")
 
         # The store: 5 years × zones, then the last bimestre imported into it.
         _empty_store(ctx)
@@ -544,6 +549,9 @@ def run(ctx: Context) -> list[Result]:
                f"×{floor_ratio:.1f} ({best_import:.2f} s / {floor:.2f} s: {best_pandas:.2f} s read + "
                f"{bare_write:.2f} s write)",
                f"≤ {TARGET_RATIO:.0f}×", floor_ratio <= TARGET_RATIO, timing=True),
+        Result(f"{NAME}: import / bare bulk write of the same rows",
+               f"×{write_ratio:.1f} ({best_import:.2f} s / {bare_write:.2f} s; ×{ratio:.1f} pandas)",
+               f"≤ {TARGET_WRITE_RATIO:.0f}×", write_ratio <= TARGET_WRITE_RATIO, timing=True),
         Result(f"{NAME}: same import into a {store_text} store",
                f"{store_import_s:.2f} s (×{store_ratio:.1f} pandas; CPU {store_cpu.total:.2f} s)",
                f"≤ {TARGET_IMPORT_S:.0f} s", store_import_s <= TARGET_IMPORT_S, timing=True),

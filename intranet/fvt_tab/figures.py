@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 
 from intranet.extensions import db
 from intranet.fvt_tab import calendar
-from intranet.fvt_tab.models import DayQuality, Fact, Zone
+from intranet.fvt_tab.models import DayQuality, Fact, YearTotal, Zone
 from intranet.fvt_tab.reference import CATEGORIES, COUNTRY_NUMERIC, GEOLIFE, label_of
 from intranet.fvt_tab.selection import Selection
 from intranet.fvt_tab.summary import OPEN_CLASS_NIGHTS, PERIOD_FAMILIES
@@ -53,6 +53,20 @@ def change(n, n1) -> float | None:
 def _daily(zone_id: int, lo: date, hi: date, *conditions):
     return (Fact.zone_id == zone_id, Fact.is_weekly.is_(False), Fact.day >= lo, Fact.day <= hi,
             Fact.is_total.is_(False), *conditions)
+
+
+def _sums(zone_id: int, lo: date, hi: date, columns: tuple[str, ...], *where) -> list[tuple]:
+    """The sums of the values over the days ``lo``–``hi``, grouped by ``columns``; ``where``: functions
+    of the model giving conditions. A whole calendar year reads the year totals, which the importer
+    keeps equal to the daily rows' sums (weekly and total rows left out, withheld values counting as
+    nothing): a few hundred rows instead of a year of facts. Other periods add up the daily facts."""
+    if (lo.month, lo.day, hi.month, hi.day) == (1, 1, 12, 31) and lo.year == hi.year:
+        model, scope = YearTotal, (YearTotal.zone_id == zone_id, YearTotal.year == lo.year)
+    else:
+        model, scope = Fact, _daily(zone_id, lo, hi)
+    cols = [getattr(model, c) for c in columns]
+    return db.session.execute(sa.select(*cols, sa.func.sum(model.value)).where(
+        *scope, *(w(model) for w in where), model.value.is_not(None)).group_by(*cols)).all()
 
 
 def data_span(zone: Zone, lo: date, hi: date) -> tuple[date, date] | None:
@@ -106,19 +120,15 @@ class Window:
 # -- the KPI cards ----------------------------------------------------------------------------------
 
 def _kpi_sums(zone_id: int, lo: date, hi: date) -> dict[tuple[str, str, str], int]:
-    rows = db.session.execute(
-        sa.select(Fact.family, Fact.category, Fact.provenance, sa.func.sum(Fact.value)).where(
-            *_daily(zone_id, lo, hi, Fact.breakdown == "", Fact.family.in_(("Nuitee", "Diurne", "Arrivee", "Depart")),
-                    Fact.value.is_not(None)))
-        .group_by(Fact.family, Fact.category, Fact.provenance)).all()
+    rows = _sums(zone_id, lo, hi, ("family", "category", "provenance"), lambda m: m.breakdown == "",
+                 lambda m: m.family.in_(("Nuitee", "Diurne", "Arrivee", "Depart")))
     return {(f, c, p): int(v) for f, c, p, v in rows if v is not None}
 
 
 def _stay_rows(zone_id: int, lo: date, hi: date, provenances) -> list:
-    return db.session.execute(sa.select(Fact.provenance, Fact.profile, sa.func.sum(Fact.value)).where(
-        *_daily(zone_id, lo, hi, Fact.family == "SejourDuree", Fact.breakdown == "", Fact.category == "Touriste",
-                Fact.provenance.in_(provenances), Fact.value.is_not(None)))
-        .group_by(Fact.provenance, Fact.profile)).all()
+    return _sums(zone_id, lo, hi, ("provenance", "profile"), lambda m: m.family == "SejourDuree",
+                 lambda m: m.breakdown == "", lambda m: m.category == "Touriste",
+                 lambda m: m.provenance.in_(provenances))
 
 
 def average_stay(rows) -> float | None:
@@ -310,10 +320,8 @@ def stays(zone: Zone, window: Window, sel: Selection) -> dict:
 
 
 def _by_profile(zone_id: int, window: Window, breakdown: str, family: str, categories) -> dict[str, int]:
-    rows = db.session.execute(sa.select(Fact.profile, sa.func.sum(Fact.value)).where(
-        *_daily(zone_id, window.start, window.end, Fact.family == family, Fact.breakdown == breakdown,
-                Fact.category.in_(categories), Fact.value.is_not(None)))
-        .group_by(Fact.profile)).all()
+    rows = _sums(zone_id, window.start, window.end, ("profile",), lambda m: m.family == family,
+                 lambda m: m.breakdown == breakdown, lambda m: m.category.in_(categories))
     return {p: int(v) for p, v in rows if p}
 
 
@@ -365,12 +373,10 @@ def mobility(zone: Zone, window: Window, sel: Selection) -> dict:
 # -- origins -------------------------------------------------------------------------------------------
 
 def _origins(zone_id: int, window: Window, family: str, breakdown: str, categories, provenances) -> list[dict]:
-    rows = db.session.execute(sa.select(Fact.origin, sa.func.sum(Fact.value).label("v")).where(
-        *_daily(zone_id, window.start, window.end, Fact.family == family, Fact.breakdown == breakdown,
-                Fact.category.in_(categories), Fact.provenance.in_(provenances), Fact.value.is_not(None),
-                Fact.origin != "", Fact.origin != "TOTAL"))
-        .group_by(Fact.origin).order_by(sa.desc("v"), Fact.origin)).all()
-    return [{"code": c, "valeur": int(v)} for c, v in rows]
+    rows = _sums(zone_id, window.start, window.end, ("origin",), lambda m: m.family == family,
+                 lambda m: m.breakdown == breakdown, lambda m: m.category.in_(categories),
+                 lambda m: m.provenance.in_(provenances), lambda m: m.origin != "", lambda m: m.origin != "TOTAL")
+    return [{"code": c, "valeur": int(v)} for c, v in sorted(rows, key=lambda r: (-r[1], r[0]))]
 
 
 def origins(zone: Zone, window: Window, sel: Selection) -> dict:
@@ -390,8 +396,7 @@ def origins(zone: Zone, window: Window, sel: Selection) -> dict:
         row["nom"] = label_of("country", row["code"])
         row["iso_num"] = COUNTRY_NUMERIC.get(row["code"])
     return {"carte": "monde" if sel.provenance == "etrangers" else "france",
-            "famille": family, "departements": departments, "regions": regions, "pays": countries,
-            "sejour_par_origine": stays(zone, window, sel)["groupes"]}
+            "famille": family, "departements": departments, "regions": regions, "pays": countries}
 
 
 SECTIONS = {"courbe": curve, "mois": months, "semaine": weekdays, "sejours": stays, "profils": profiles,
@@ -411,6 +416,8 @@ def compute(zone: Zone, sel: Selection, period: calendar.Period, school_zone: st
         for name in wanted:
             if name in SECTIONS:
                 out[name] = SECTIONS[name](zone, window, sel)
+        if "origines" in out:  # the stays by origin: the « séjours » section's, computed once
+            out["origines"]["sejour_par_origine"] = (out.get("sejours") or stays(zone, window, sel))["groupes"]
     return out
 
 
@@ -421,8 +428,6 @@ def network(year: int, zones: list[Zone]) -> dict:
     days, share of foreigners. Three statements whatever the number of zones: the year totals of N
     and N-1, each zone's span of daily rows in N, and — for the zones whose year is not complete —
     N-1 over the same weekdays (as ``summary`` compares an incomplete year)."""
-    from intranet.fvt_tab.models import YearTotal
-
     ids = [z.id for z in zones]
     if not ids:
         return {"annee": year, "lignes": []}

@@ -35,9 +35,15 @@
   function slot(root, name) { return root.querySelector('[data-chart="' + name + '"]'); }
 
   // -- the daily curve: one line per category, N-1 aligned (dashed), holidays shaded, bank holidays marked
-  function drawCurve(root, c, labels, comparison) {
+  // The categories the chosen visitors are: their lines are shown, the others start switched off in
+  // the legend (residents, ten times the tourists, would flatten the tourists' season).
+  var SHOWN = {touristes: ["Touriste"], excursionnistes: ["Excursionniste"],
+               locaux: ["Resident", "HabituellementPresent"]};
+  function drawCurve(root, c, labels, comparison, visitors) {
     var el = slot(root, "courbe");
     if (!el) { return; }
+    var shown = SHOWN[visitors || "touristes"], selected = {};
+    c.series.forEach(function (s) { if (shown && shown.indexOf(s.cle) === -1) { selected[s.nom] = false; } });
     var series = c.series.map(function (s) {
       return {name: s.nom, type: "line", showSymbol: false, connectNulls: false, data: s.valeurs};
     });
@@ -61,7 +67,7 @@
       var runs = (c.vacances && c.vacances[z]) || [];
       series.push({name: labels.vacances.replace("{z}", z), type: "line", data: [], silent: true,
                    itemStyle: {color: ["#56B4E9", "#009E73", "#CC79A7"][i]},
-                   markArea: {silent: true, itemStyle: {opacity: 0.12},
+                   markArea: {silent: true, itemStyle: {opacity: 0.12}, label: {show: false},  // names overlap: the legend says them
                               data: runs.map(function (r) { return [{xAxis: clamp(r[0]), name: r[2]}, {xAxis: clamp(r[1])}]; })}});
     });
     if (c.feries && c.feries.length) {
@@ -70,6 +76,7 @@
                               data: c.feries.map(function (f) { return {xAxis: f[0], name: f[1]}; })}});
     }
     chart(el).setOption(base({
+      legend: {top: 0, type: "scroll", selected: selected},
       xAxis: {type: "category", data: c.jours, axisLabel: {formatter: day}},
       yAxis: valueAxis(), series: series,
       dataZoom: c.jours.length > 62 ? [{type: "inside"}, {type: "slider", height: 18, bottom: 0}] : [],
@@ -110,11 +117,12 @@
     chart(el).setOption(base({
       tooltip: {trigger: "item", renderMode: "richText", valueFormatter: fmt},
       grid: {left: 8, right: "52%", top: 36, bottom: 8, containLabel: true},
-      xAxis: valueAxis(), yAxis: {type: "category", data: p.ages.map(function (a) { return a.nom; }), inverse: true},
+      xAxis: {type: "value", splitNumber: 2, axisLabel: {hideOverlap: true, formatter: function (v) { return NUMBER.format(v); }}},
+      yAxis: {type: "category", data: p.ages.map(function (a) { return a.nom; }), inverse: true},
       legend: {show: false},
       series: [{name: labels.ages, type: "bar", data: p.ages.map(function (a) { return a.valeur; })},
                {name: labels.csp, type: "pie", radius: ["30%", "60%"], center: ["76%", "55%"],
-                label: {fontSize: 10}, data: p.csp.map(function (g) { return {name: g.nom, value: g.valeur}; })}]}));
+                label: {fontSize: 10, width: 70, overflow: "break"}, data: p.csp.map(function (g) { return {name: g.nom, value: g.valeur}; })}]}));
   }
 
   // -- maps: France by department, the world by country (switches with « étrangers »)
@@ -206,7 +214,7 @@
     var labels = readJson(root, "[data-fvt-labels]") || {};
     if (!payload) { return Promise.resolve(); }
     var d = payload.data;
-    if (d.courbe) { drawCurve(root, d.courbe, labels, payload.comparaison); }
+    if (d.courbe) { drawCurve(root, d.courbe, labels, payload.comparaison, (payload.sel || {}).visiteurs); }
     if (d.mois) { drawMonths(root, d.mois, labels); }
     if (d.semaine) { drawWeek(root, d.semaine, labels); }
     if (d.sejours) { drawStays(root, d.sejours); }
