@@ -22,6 +22,7 @@ redraws. ``full``: 11 zones × 5 years, 5 rounds × 30, 20 redraws.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -128,6 +129,7 @@ def _redraws(app, code: str, n: int) -> list[int]:
     from playwright.sync_api import sync_playwright
     from werkzeug.serving import make_server
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not one line per static file
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -17,6 +17,7 @@ weekday folds are done on the per-day sums in Python (the same on SQLite and Pos
 from __future__ import annotations
 
 from collections import defaultdict
+from contextvars import ContextVar
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -75,11 +76,10 @@ def data_span(zone: Zone, lo: date, hi: date) -> tuple[date, date] | None:
     for family in PERIOD_FAMILIES:
         scope = (Fact.zone_id == zone.id, Fact.family == family, Fact.breakdown == "", Fact.is_weekly.is_(False),
                  Fact.day >= lo, Fact.day <= hi)
-        a = db.session.scalar(sa.select(sa.func.min(Fact.day)).where(*scope))
+        a, b = db.session.execute(sa.select(sa.func.min(Fact.day), sa.func.max(Fact.day)).where(*scope)).one()
         if a is None:
             continue
-        b = _as_date(db.session.scalar(sa.select(sa.func.max(Fact.day)).where(*scope)))
-        a = _as_date(a)
+        a, b = _as_date(a), _as_date(b)
         first, last = (a, b) if first is None else (min(first, a), max(last, b))
     return (first, last) if first is not None else None
 
@@ -202,15 +202,34 @@ def kpis(zone: Zone, window: Window, local: bool) -> list[dict]:
 
 # -- the daily curve ---------------------------------------------------------------------------------
 
+# The daily rows one ``compute`` has read, by (zone, first day, last day, family): the curve, the
+# months and day-against-night all read the same nights, and each reads them once.
+_DAY_ROWS: ContextVar[dict | None] = ContextVar("fvt_day_rows", default=None)
+
+
+def _day_rows(zone_id: int, lo: date, hi: date, family: str) -> list[tuple[date, str, str, int]]:
+    """Each day's sum by category and provenance of a family's daily rows (no breakdown)."""
+    memo = _DAY_ROWS.get()
+    key = (zone_id, lo, hi, family)
+    if memo is not None and key in memo:
+        return memo[key]
+    rows = [(_as_date(day), category, provenance, int(value)) for day, category, provenance, value in
+            db.session.execute(sa.select(Fact.day, Fact.category, Fact.provenance, sa.func.sum(Fact.value)).where(
+                *_daily(zone_id, lo, hi, Fact.family == family, Fact.breakdown == "", Fact.value.is_not(None)))
+                .group_by(Fact.day, Fact.category, Fact.provenance))]
+    if memo is not None:
+        memo[key] = rows
+    return rows
+
+
 def _per_day(zone_id: int, lo: date, hi: date, family: str, categories, provenances, by: str = "category"):
-    column = Fact.category if by == "category" else Fact.provenance
-    rows = db.session.execute(sa.select(Fact.day, column, sa.func.sum(Fact.value)).where(
-        *_daily(zone_id, lo, hi, Fact.family == family, Fact.breakdown == "", Fact.category.in_(categories),
-                Fact.provenance.in_(provenances), Fact.value.is_not(None)))
-        .group_by(Fact.day, column)).all()
+    """{category or provenance: {day: sum}} of the chosen categories and provenances."""
+    categories, provenances = set(categories), set(provenances)
     out: dict[str, dict[date, int]] = defaultdict(dict)
-    for day, key, value in rows:
-        out[key][_as_date(day)] = int(value)
+    for day, category, provenance, value in _day_rows(zone_id, lo, hi, family):
+        if category in categories and provenance in provenances:
+            cell = out[category if by == "category" else provenance]
+            cell[day] = cell.get(day, 0) + value
     return out
 
 
@@ -405,6 +424,14 @@ SECTIONS = {"courbe": curve, "mois": months, "semaine": weekdays, "sejours": sta
 
 def compute(zone: Zone, sel: Selection, period: calendar.Period, school_zone: str,
             sections=None) -> dict:
+    token = _DAY_ROWS.set({})
+    try:
+        return _compute(zone, sel, period, school_zone, sections)
+    finally:
+        _DAY_ROWS.reset(token)
+
+
+def _compute(zone: Zone, sel: Selection, period: calendar.Period, school_zone: str, sections) -> dict:
     """Everything the tab shows for a zone and selection: the window, the KPIs and each section."""
     window = Window(zone, period, sel.year, school_zone)
     out = {"zone": {"code": zone.code, "nom": zone.name, "fictive": zone.is_fictitious},

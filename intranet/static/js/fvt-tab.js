@@ -243,10 +243,12 @@
     root.setAttribute("aria-busy", "true");
     root.dataset.fvtState = "loading";
     var sep = url.indexOf("?") === -1 ? "?" : "&";
+    var seq = (root.fvtSeq = (root.fvtSeq || 0) + 1);  // two quick clicks: only the last one is shown
     return fetch(url + sep + "fragment=1", {credentials: "same-origin"}).then(function (r) {
       if (!r.ok) { throw new Error(String(r.status)); }
       return r.text();
     }).then(function (html) {
+      if (seq !== root.fvtSeq) { return Promise.reject("stale"); }
       swap(root, html);
       if (push) { history.pushState({fvt: true}, "", url); }
       return draw(root);
@@ -254,7 +256,8 @@
       root.dataset.fvtRedrawMs = String(Math.round(performance.now() - started));
       root.dataset.fvtState = "ready";
       root.removeAttribute("aria-busy");
-    }).catch(function () {
+    }).catch(function (why) {
+      if (why === "stale") { return; }
       root.removeAttribute("aria-busy");
       root.dataset.fvtState = "error";
       var labels = readJson(root, "[data-fvt-labels]") || {};
@@ -283,7 +286,9 @@
       }
       if ((name === "du2" || name === "au2") && (!form.elements.du2.value || !form.elements.au2.value)) { return; }
       clearTimeout(timer);
-      timer = setTimeout(function () { refresh(root, form.action + "?" + params(form).toString(), true, started); }, 150);
+      var go = function () { refresh(root, form.action + "?" + params(form).toString(), true, started); };
+      // Dates are typed digit by digit: wait for a pause. A click on a choice applies at once.
+      if (/^(du|au)2?$/.test(name)) { timer = setTimeout(go, 300); } else { go(); }
     });
     root.addEventListener("submit", function (e) {
       var form = e.target;
