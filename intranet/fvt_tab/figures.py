@@ -17,7 +17,6 @@ weekday folds are done on the per-day sums in Python (the same on SQLite and Pos
 from __future__ import annotations
 
 from collections import defaultdict
-from contextvars import ContextVar
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -76,10 +75,12 @@ def data_span(zone: Zone, lo: date, hi: date) -> tuple[date, date] | None:
     for family in PERIOD_FAMILIES:
         scope = (Fact.zone_id == zone.id, Fact.family == family, Fact.breakdown == "", Fact.is_weekly.is_(False),
                  Fact.day >= lo, Fact.day <= hi)
-        a, b = db.session.execute(sa.select(sa.func.min(Fact.day), sa.func.max(Fact.day)).where(*scope)).one()
+        # min() and max() apart: SQLite reads each from one end of the index; together, it scans the rows.
+        a = db.session.scalar(sa.select(sa.func.min(Fact.day)).where(*scope))
         if a is None:
             continue
-        a, b = _as_date(a), _as_date(b)
+        b = _as_date(db.session.scalar(sa.select(sa.func.max(Fact.day)).where(*scope)))
+        a = _as_date(a)
         first, last = (a, b) if first is None else (min(first, a), max(last, b))
     return (first, last) if first is not None else None
 
@@ -202,35 +203,40 @@ def kpis(zone: Zone, window: Window, local: bool) -> list[dict]:
 
 # -- the daily curve ---------------------------------------------------------------------------------
 
-# The daily rows one ``compute`` has read, by (zone, first day, last day, family): the curve, the
-# months and day-against-night all read the same nights, and each reads them once.
-_DAY_ROWS: ContextVar[dict | None] = ContextVar("fvt_day_rows", default=None)
-
-
-def _day_rows(zone_id: int, lo: date, hi: date, family: str) -> list[tuple[date, str, str, int]]:
-    """Each day's sum by category and provenance of a family's daily rows (no breakdown)."""
-    memo = _DAY_ROWS.get()
-    key = (zone_id, lo, hi, family)
-    if memo is not None and key in memo:
-        return memo[key]
-    rows = [(_as_date(day), category, provenance, int(value)) for day, category, provenance, value in
-            db.session.execute(sa.select(Fact.day, Fact.category, Fact.provenance, sa.func.sum(Fact.value)).where(
-                *_daily(zone_id, lo, hi, Fact.family == family, Fact.breakdown == "", Fact.value.is_not(None)))
-                .group_by(Fact.day, Fact.category, Fact.provenance))]
-    if memo is not None:
-        memo[key] = rows
-    return rows
-
-
 def _per_day(zone_id: int, lo: date, hi: date, family: str, categories, provenances, by: str = "category"):
     """{category or provenance: {day: sum}} of the chosen categories and provenances."""
-    categories, provenances = set(categories), set(provenances)
+    column = Fact.category if by == "category" else Fact.provenance
+    rows = db.session.execute(sa.select(Fact.day, column, sa.func.sum(Fact.value)).where(
+        *_daily(zone_id, lo, hi, Fact.family == family, Fact.breakdown == "", Fact.category.in_(categories),
+                Fact.provenance.in_(provenances), Fact.value.is_not(None)))
+        .group_by(Fact.day, column)).all()
     out: dict[str, dict[date, int]] = defaultdict(dict)
-    for day, category, provenance, value in _day_rows(zone_id, lo, hi, family):
-        if category in categories and provenance in provenances:
-            cell = out[category if by == "category" else provenance]
-            cell[day] = cell.get(day, 0) + value
+    days: dict = {}  # each distinct day converted once (SQLite answers text)
+    for day, key, value in rows:
+        d = days.get(day) or days.setdefault(day, _as_date(day))
+        out[key][d] = int(value)
     return out
+
+
+def _month_of_day():
+    """'YYYY-MM' of a fact's day, on SQLite (ISO text) and PostgreSQL (date cast to text) alike."""
+    return sa.func.substr(sa.cast(Fact.day, sa.String), 1, 7)
+
+
+def _weekday_of_day():
+    """0 = Sunday … 6 = Saturday on both databases."""
+    if db.engine.dialect.name == "postgresql":
+        return sa.cast(sa.extract("dow", Fact.day), sa.Integer)
+    return sa.cast(sa.func.strftime("%w", Fact.day), sa.Integer)
+
+
+def _per(key, zone_id: int, lo: date, hi: date, family: str, categories, provenances, by=None) -> list[tuple]:
+    """Sums grouped in SQL by ``key`` (a month or a weekday) and, if given, by a column."""
+    group = [key] + ([by] if by is not None else [])
+    return db.session.execute(sa.select(*group, sa.func.sum(Fact.value)).where(
+        *_daily(zone_id, lo, hi, Fact.family == family, Fact.breakdown == "", Fact.category.in_(categories),
+                Fact.provenance.in_(provenances), Fact.value.is_not(None)))
+        .group_by(*group)).all()
 
 
 def _flagged(zone_id: int, lo: date, hi: date) -> dict[date, DayQuality]:
@@ -277,14 +283,13 @@ def curve(zone: Zone, window: Window, sel: Selection) -> dict:
 
 def months(zone: Zone, window: Window, sel: Selection) -> dict:
     french = ("NonLocal", "Local") if sel.local else ("NonLocal",)
-    per = _per_day(zone.id, window.start, window.end, "Nuitee", ("Touriste",), french + ("Etranger",), by="provenance")
     keys = sorted({(d.year, d.month) for d in _days(window.start, window.end)})
     by_month = {k: {"francais": None, "etrangers": None} for k in keys}
-    for prov, days in per.items():
+    for month, prov, v in _per(_month_of_day(), zone.id, window.start, window.end, "Nuitee", ("Touriste",),
+                               french + ("Etranger",), by=Fact.provenance):
         group = "etrangers" if prov == "Etranger" else "francais"
-        for d, v in days.items():
-            cell = by_month[(d.year, d.month)]
-            cell[group] = (cell[group] or 0) + v
+        cell = by_month[(int(month[:4]), int(month[5:7]))]
+        cell[group] = (cell[group] or 0) + int(v)
     n1 = [None] * len(keys)
     if window.prev is not None:
         p = _per_day(zone.id, window.prev.start, window.prev.end, "Nuitee", ("Touriste",), french + ("Etranger",),
@@ -307,12 +312,12 @@ def weekdays(zone: Zone, window: Window, sel: Selection) -> dict:
     provs = sel.provenances() if sel.provenance != "locaux" else ("Local",)
     out = {}
     for family, key in (("Arrivee", "arrivees"), ("Depart", "departs")):
-        per = _per_day(zone.id, window.start, window.end, family, ("Touriste",), provs, by="provenance")
         groups = {}
-        for prov, days in per.items():
+        for dow, prov, v in _per(_weekday_of_day(), zone.id, window.start, window.end, family, ("Touriste",),
+                                 provs, by=Fact.provenance):
+            weekday = (int(dow) + 6) % 7  # Monday first, as the chart
             row = groups.setdefault(prov, [None] * 7)
-            for d, v in days.items():
-                row[d.weekday()] = (row[d.weekday()] or 0) + v
+            row[weekday] = (row[weekday] or 0) + int(v)
         out[key] = [{"provenance": p, "nom": label_of("provenance", p), "valeurs": v}
                     for p, v in sorted(groups.items())]
     return {"jours": list(WEEKDAYS), **out}
@@ -363,12 +368,10 @@ def day_night(zone: Zone, window: Window, sel: Selection) -> dict:
     index = {k: i for i, k in enumerate(keys)}
     out = {}
     for family, key in (("Diurne", "jour"), ("Nuitee", "nuit")):
-        per = _per_day(zone.id, window.start, window.end, family, sel.categories, provs)
         values = [None] * len(keys)
-        for days in per.values():
-            for d, v in days.items():
-                i = index[(d.year, d.month)]
-                values[i] = (values[i] or 0) + v
+        for month, v in _per(_month_of_day(), zone.id, window.start, window.end, family, sel.categories, provs):
+            i = index[(int(month[:4]), int(month[5:7]))]
+            values[i] = (values[i] or 0) + int(v)
         out[key] = values
     return {"mois": [f"{calendar.MONTHS[m - 1]} {y}" for y, m in keys], **out}
 
@@ -424,14 +427,7 @@ SECTIONS = {"courbe": curve, "mois": months, "semaine": weekdays, "sejours": sta
 
 def compute(zone: Zone, sel: Selection, period: calendar.Period, school_zone: str,
             sections=None) -> dict:
-    token = _DAY_ROWS.set({})
-    try:
-        return _compute(zone, sel, period, school_zone, sections)
-    finally:
-        _DAY_ROWS.reset(token)
 
-
-def _compute(zone: Zone, sel: Selection, period: calendar.Period, school_zone: str, sections) -> dict:
     """Everything the tab shows for a zone and selection: the window, the KPIs and each section."""
     window = Window(zone, period, sel.year, school_zone)
     out = {"zone": {"code": zone.code, "nom": zone.name, "fictive": zone.is_fictitious},
