@@ -139,7 +139,7 @@ def _redraws(app, code: str, n: int) -> list[int]:
                ("radio", "#f-visiteurs-touristes"), ("select", "#f-periode", "mois-07"),
                ("select", "#f-annee", str(YEAR - 1)), ("select", "#f-annee", str(YEAR)),
                ("select", "#f-periode", "annee"), ("radio", "#f-provenance-francais")]
-    out = []
+    out, splits = [], []
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
@@ -164,11 +164,13 @@ def _redraws(app, code: str, n: int) -> list[int]:
                     page.wait_for_selector("#fvt-tab[data-fvt-state=ready]")
                     if i >= 2:
                         out.append(int(page.locator("#fvt-tab").get_attribute("data-fvt-redraw-ms")))
+                        splits.append(page.locator("#fvt-tab").get_attribute("data-fvt-split-ms"))
             finally:
                 browser.close()
     finally:
         server.shutdown()
         thread.join(5)
+    print(f"[{NAME}]   each redraw's answer, swap and charts (ms): {'; '.join(splits)}")
     return out
 
 
