@@ -32,6 +32,20 @@ DAYS_FR = ["Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi", "Dimanch
 SOURCE = "Données Flux Vision Tourisme Orange"
 
 
+# -- the network -----------------------------------------------------------------------------------
+
+def cantal(factories) -> dict:
+    """The Cantal with two territories under it, Pays de Salers (A) and Châtaigneraie (B), an office
+    in each and the departmental agency (territory: the Cantal)."""
+    department = factories.territory(name="Cantal", code="15")
+    ta = factories.territory(name="Pays de Salers", code="SALERS", parent=department)
+    tb = factories.territory(name="Châtaigneraie", code="CHATAIGNERAIE", parent=department)
+    return {"cantal": department, "A": ta, "B": tb,
+            "agency": factories.organization(name="Cantal Destination", kind="agence", territory=department),
+            "office_a": factories.organization(name="Office de tourisme du Pays de Salers", territory=ta),
+            "office_b": factories.organization(name="Office de tourisme de la Châtaigneraie", territory=tb)}
+
+
 # -- writing files ---------------------------------------------------------------------------------
 
 def csv_bytes(rows: Iterable, header: list[str] | None = None, sep: str = ";", encoding: str = "utf-8",

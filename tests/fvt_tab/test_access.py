@@ -26,7 +26,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import csrf_token
-from tests.fvt_tab.conftest import SOURCE, csv_bytes, daily_rows, import_file, zip_bytes
+from tests.fvt_tab.conftest import SOURCE, cantal, csv_bytes, daily_rows, import_file, zip_bytes
 
 NNBSP = "\u202f"  # the thousands separator of the figures on the pages
 
@@ -75,12 +75,8 @@ def network(app, factories):
     from intranet.extensions import db
     from intranet.fvt_tab.models import Zone
 
-    cantal = factories.territory(name="Cantal", code="15")
-    ta = factories.territory(name="Pays de Salers", code="SALERS", parent=cantal)
-    tb = factories.territory(name="Châtaigneraie", code="CHATAIGNERAIE", parent=cantal)
-    agency = factories.organization(name="Cantal Destination", kind="agence", territory=cantal)
-    office_a = factories.organization(name="Office de tourisme du Pays de Salers", territory=ta)
-    office_b = factories.organization(name="Office de tourisme de la Châtaigneraie", territory=tb)
+    net = cantal(factories)
+    ta, tb, agency, office_a, office_b = net["A"], net["B"], net["agency"], net["office_a"], net["office_b"]
     people = {
         "membre_a": factories.user(name="Alice Salers", organization=office_a),
         "membre_b": factories.user(name="Bruno Châtaigneraie", organization=office_b),
@@ -97,7 +93,7 @@ def network(app, factories):
     for code, (_label, key, _v) in ZONES.items():
         db.session.scalar(sa.select(Zone).where(Zone.code == code)).territory_id = territories[key]
     db.session.commit()
-    network = {"people": people, "import_id": imp.id, "territories": territories, "cantal": cantal}
+    network = {"people": people, "import_id": imp.id, "territories": territories, "cantal": net["cantal"]}
 
     def set_sharing(on: bool):
         set_setting("fvt_tab.sharing", on)

@@ -22,7 +22,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import USE_POSTGRES, csrf_token
-from tests.fvt_tab.conftest import SOURCE, daily_rows, import_file, zip_bytes
+from tests.fvt_tab.conftest import SOURCE, cantal, daily_rows, import_file, zip_bytes
 from tests.fvt_tab.conftest import csv_bytes as orange_csv
 from tests.fvt_tab.test_summary import ZONE, demo_files, import_files, read_rows, summary, total, volume
 
@@ -62,19 +62,14 @@ def salers(app, tmp_path, factories):
                     if USE_POSTGRES and "id" in table.c:  # explicit ids: move the sequence past them
                         conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                                              f"(SELECT max(id) FROM {table.name}))"))
-    cantal = factories.territory(name="Cantal", code="15")
-    ta = factories.territory(name="Pays de Salers", code="SALERS", parent=cantal)
-    tb = factories.territory(name="Châtaigneraie", code="CHATAIGNERAIE", parent=cantal)
-    agency = factories.organization(name="Cantal Destination", kind="agence", territory=cantal)
-    office_a = factories.organization(name="Office de tourisme du Pays de Salers", territory=ta)
-    office_b = factories.organization(name="Office de tourisme de la Châtaigneraie", territory=tb)
-    for code, territory in ((ZONE, ta), (OTHER, tb)):
+    net = cantal(factories)
+    for code, territory in ((ZONE, net["A"]), (OTHER, net["B"])):
         db.session.scalar(sa.select(Zone).where(Zone.code == code)).territory_id = territory.id
     db.session.commit()
     return {"files": demo_files(),
-            "member": factories.user(name="Alice Salers", organization=office_a),
-            "neighbour": factories.user(name="Bruno Châtaigneraie", organization=office_b),
-            "animateur": factories.user(name="Anne Animatrice", role="animateur", organization=agency)}
+            "member": factories.user(name="Alice Salers", organization=net["office_a"]),
+            "neighbour": factories.user(name="Bruno Châtaigneraie", organization=net["office_b"]),
+            "animateur": factories.user(name="Anne Animatrice", role="animateur", organization=net["agency"])}
 
 
 def get_json(client, query: str, code: str = ZONE) -> dict:

@@ -19,8 +19,11 @@
     return node ? JSON.parse(node.textContent) : null;
   }
 
+  // A chart kept from before a filter change is cleared and drawn again: creating one costs more.
   function chart(el) {
-    var c = echarts.init(el, null, {locale: "FR", renderer: "canvas"});
+    var c = echarts.getInstanceByDom(el);
+    if (c) { c.clear(); return c; }
+    c = echarts.init(el, null, {locale: "FR", renderer: "canvas"});
     charts.push(c);
     return c;
   }
@@ -208,8 +211,11 @@
   }
 
   function draw(root) {
-    charts.forEach(function (c) { c.dispose(); });
-    charts = [];
+    charts = charts.filter(function (c) {  // the charts whose box left the page go
+      if (document.body.contains(c.getDom())) { return true; }
+      c.dispose();
+      return false;
+    });
     var payload = readJson(root, "[data-fvt-json]");
     var labels = readJson(root, "[data-fvt-labels]") || {};
     if (!payload) { return Promise.resolve(); }
@@ -232,9 +238,20 @@
   function swap(root, html) {
     var doc = new DOMParser().parseFromString(html, "text/html");
     var focused = document.activeElement && document.activeElement.id;
+    var kept = {};  // the drawn charts' boxes, put back in place of the new empty ones
+    root.querySelectorAll("[data-chart]").forEach(function (el) { kept[el.dataset.chart] = el; });
     ["[data-fvt-head]", "[data-fvt-main]", "[data-fvt-filters]"].forEach(function (sel) {
       var now = root.querySelector(sel), next = doc.querySelector(sel);
       if (now && next) { now.replaceChildren.apply(now, Array.prototype.slice.call(next.childNodes)); }
+    });
+    root.querySelectorAll("[data-chart]").forEach(function (fresh) {
+      var old = kept[fresh.dataset.chart];
+      if (!old || !echarts.getInstanceByDom(old)) { return; }
+      Array.prototype.slice.call(old.attributes).forEach(function (a) {  // ECharts' own marks stay
+        if (a.name !== "style" && a.name.indexOf("_echarts") !== 0) { old.removeAttribute(a.name); }
+      });
+      Array.prototype.slice.call(fresh.attributes).forEach(function (a) { old.setAttribute(a.name, a.value); });
+      fresh.replaceWith(old);
     });
     if (focused && document.getElementById(focused)) { document.getElementById(focused).focus(); }
   }
