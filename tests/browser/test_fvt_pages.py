@@ -4,7 +4,8 @@ the navigation and lands on their own territory; the list of territories has it 
 marked « données fictives » and
 « Import en cours : 4 livraisons sur 12 »; its page says so above the figures, with the progress
 bar of the import pages, and which period the figures cover. When one more delivery lands, the page
-follows by itself (it polls, as the import report does) and shows 5 of 12."""
+follows by itself (it polls, as the import report does), after a filter change too, and shows 5 of
+12."""
 
 from __future__ import annotations
 
@@ -69,7 +70,13 @@ def test_a_member_reads_their_zone_while_the_demo_import_is_paused(app, live_ser
     shot(page, "fvt-zone-import-en-cours-390")
     page.set_viewport_size(DESKTOP)
 
-    # One more delivery lands (the worker runs it): the open page follows without a click.
+    # A filter change swaps the tab in (no reload); one more delivery lands (the worker runs it):
+    # the open page still follows without a click.
+    page.evaluate("document.getElementById('fvt-tab').dataset.fvtState = 'changing'")
+    page.locator("#f-provenance-etrangers").check()
+    expect(page.locator("#fvt-tab")).to_have_attribute("data-fvt-state", "ready")
+    status = page.locator("[data-fvt-arriving] [data-import-status]")
+    expect(status).to_contain_text("Import en cours : 4 livraisons sur 12 (33 %)")
     import_demo_delivery(salers[4])
     expect(status).to_contain_text("Import en cours : 5 livraisons sur 12", timeout=15_000)
     expect(page.locator("[data-fvt-period]")).to_contain_text("du 1er janvier au 31 octobre 2024")

@@ -254,6 +254,12 @@ document.querySelectorAll("[data-import-state]").forEach(function (box) {
   var bar = box.querySelector("[data-import-bar]");
   var status = box.querySelector("[data-import-status]");
   function poll() {
+    if (!document.body.contains(box)) {  // the FVT tab swapped its header in: follow the new box
+      box = document.querySelector("[data-import-state]");
+      if (!box) { return; }
+      bar = box.querySelector("[data-import-bar]");
+      status = box.querySelector("[data-import-status]");
+    }
     fetch(box.dataset.importState, {credentials: "same-origin"})
       .then(function (r) { return r.json(); })
       .then(function (s) {
