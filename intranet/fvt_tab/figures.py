@@ -70,19 +70,20 @@ def _sums(zone_id: int, lo: date, hi: date, columns: tuple[str, ...], *where) ->
 
 
 def data_span(zone: Zone, lo: date, hi: date) -> tuple[date, date] | None:
-    """The first and last day between lo and hi with daily rows of the summary's families."""
-    first = last = None
+    """The first and last day between lo and hi with daily rows of the summary's families.
+
+    One statement of scalar subqueries, a min() and a max() apart for each family: each is read
+    from one end of the facts' index (a min() and a max() in the same SELECT would scan the rows)."""
+    ends = []
     for family in PERIOD_FAMILIES:
         scope = (Fact.zone_id == zone.id, Fact.family == family, Fact.breakdown == "", Fact.is_weekly.is_(False),
                  Fact.day >= lo, Fact.day <= hi)
-        # min() and max() apart: SQLite reads each from one end of the index; together, it scans the rows.
-        a = db.session.scalar(sa.select(sa.func.min(Fact.day)).where(*scope))
-        if a is None:
-            continue
-        b = _as_date(db.session.scalar(sa.select(sa.func.max(Fact.day)).where(*scope)))
-        a = _as_date(a)
-        first, last = (a, b) if first is None else (min(first, a), max(last, b))
-    return (first, last) if first is not None else None
+        ends += [sa.select(sa.func.min(Fact.day)).where(*scope).scalar_subquery(),
+                 sa.select(sa.func.max(Fact.day)).where(*scope).scalar_subquery()]
+    row = db.session.execute(sa.select(*ends)).one()
+    firsts = [_as_date(v) for v in row[0::2] if v is not None]
+    lasts = [_as_date(v) for v in row[1::2] if v is not None]
+    return (min(firsts), max(lasts)) if firsts else None
 
 
 class Window:
