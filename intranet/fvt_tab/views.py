@@ -18,7 +18,7 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
+    has_request_context,
     jsonify,
     redirect,
     render_template,
@@ -337,11 +337,13 @@ def fvt_number(value) -> str:
     took half the page's time."""
     if value is None:
         return "—"
-    symbols = g.get("_fvt_number_symbols")
+    symbols = getattr(request, "_fvt_number_symbols", None) if has_request_context() else None
     if symbols is None:
         from flask_babel import get_locale
 
-        symbols = g._fvt_number_symbols = _number_symbols(str(get_locale()))
+        symbols = _number_symbols(str(get_locale()))
+        if has_request_context():  # one request, one locale
+            request._fvt_number_symbols = symbols
     group, decimal, minus = symbols
     if isinstance(value, int):
         text = f"{abs(value):,}"
