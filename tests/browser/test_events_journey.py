@@ -135,6 +135,11 @@ def _propose(page, *, title: str, category: str, day: date, start: str, end: str
         expect(page.locator(".ts-dropdown .option.active")).to_contain_text(audience)
         page.keyboard.press("Enter")
         page.keyboard.press("Escape")
+        # Leave the picker, as a person clicking on: a search answer still on its way (one per
+        # keystroke) cannot open the list again over the button.
+        form.get_by_role("combobox", name="Visible par").blur()
+        expect(form.locator(".ts-control .item")).to_contain_text(audience)
+        expect(form.locator(".ts-dropdown")).to_be_hidden()
     form.get_by_role("button", name=submit, exact=True).click()
     page.wait_for_url(_url(r"/events/\d+"))
     expect(page.get_by_role("heading", name=title, level=1)).to_be_visible()
