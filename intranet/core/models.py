@@ -90,6 +90,10 @@ class User(UserMixin, db.Model):
         return f"{self.id}:{self.session_version}"
 
     @property
+    def organization_name(self) -> str:  # as the feed's plain rows of authors (feed.services.Person)
+        return self.organization.name
+
+    @property
     def is_admin(self) -> bool:
         return self.role == "admin"
 

@@ -93,7 +93,9 @@ class GroupTab:
 @dataclass(frozen=True)
 class ActivityType:
     """An item a plugin contributes to the feed (see ``core.signals.activity_published``);
-    ``template`` renders it and receives ``item`` (the feed post) and ``data``."""
+    ``template`` renders it and receives ``item`` (the feed post) and ``data``. It draws from
+    ``item.object_id`` and ``data`` alone (no query, no ``current_user``): the feed keeps the
+    card it is part of under those values (``feed.views.feed_card``)."""
 
     key: str
     label: str

@@ -18,7 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from intranet.core.audiences import Audience, AudienceEntry, audience_viewers, can_view, get_audience, visible_to
 from intranet.core.markup import RENDERER_VERSION
-from intranet.core.models import User
+from intranet.core.models import Organization, User
 from intranet.core.notifications import notify
 from intranet.core.security import MAX_ID
 from intranet.core.storage import StoredFile
@@ -382,14 +382,44 @@ def decode_cursor(value: str | None) -> tuple[datetime, int] | None:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class Person:
+    """What a feed item shows of a person (the author of a post or comment): read as plain columns
+    for a page's ~100 authors rather than as ``User`` objects with their organization joined."""
+
+    id: int
+    name: str
+    photo: str | None
+    organization_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CommentRow:
+    """A comment as a list item shows it (the 3 latest under each post of a page)."""
+
+    id: int
+    post_id: int
+    author_id: int | None
+    author: Person | None
+    body: str
+    body_html: str
+    render_version: int
+    is_deleted: bool
+    created_at: datetime
+    edited_at: datetime | None
+
+
 @dataclass
 class FeedPage:
     pinned: list[Post] = field(default_factory=list)
     posts: list[Post] = field(default_factory=list)
     next_cursor: str | None = None
-    comments: dict[int, list[Comment]] = field(default_factory=dict)
+    #: Plain rows, by post id or person id: what the items show, loaded once for the page.
+    comments: dict[int, list[CommentRow]] = field(default_factory=dict)
+    authors: dict[int, Person] = field(default_factory=dict)
+    attachments: dict[int, list[sa.Row]] = field(default_factory=dict)
     liked: set[int] = field(default_factory=set)
-    groups: dict[int, Group] = field(default_factory=dict)
+    groups: dict[int, sa.Row] = field(default_factory=dict)
 
     @property
     def items(self) -> list[Post]:
@@ -453,8 +483,9 @@ def _load_extras(user: User, page: FeedPage) -> None:
     """What the items show, one query each for the whole page (run even for an empty page: the
     statements of a page do not depend on what it shows): the audiences' entries (« Tout le réseau »
     or not), the attachments, the 3 latest top-level comments, the authors of the posts and of those
-    comments, the person's likes, the groups' names. Relations are filled with ``set_committed_value``:
-    the template reads ``post.author``, ``post.attachments``… as usual, without a lazy load."""
+    comments, the person's likes, the groups' names. Apart from the audiences' entries (set on the
+    posts' audiences with ``set_committed_value``), these are plain rows, not ORM objects: the
+    template only reads them, and building ~200 objects a page cost more than its SQL."""
     items = page.items
     ids = [p.id for p in items]
     audiences = {p.audience.id: p.audience for p in items}
@@ -464,30 +495,34 @@ def _load_extras(user: User, page: FeedPage) -> None:
     for audience_id, audience in audiences.items():
         set_committed_value(audience, "entries", entries[audience_id])
 
-    attachments: dict[int, list[Attachment]] = {i: [] for i in ids}
-    for a in db.session.scalars(sa.select(Attachment).where(Attachment.post_id.in_(ids))
-                                .order_by(Attachment.post_id, Attachment.position, Attachment.id)):
-        attachments[a.post_id].append(a)
-    for p in items:
-        set_committed_value(p, "attachments", attachments[p.id])
+    a = Attachment
+    page.attachments = {i: [] for i in ids}
+    for row in db.session.execute(sa.select(a.id, a.post_id, a.is_image, a.name, a.content_type, a.size)
+                                  .where(a.post_id.in_(ids)).order_by(a.post_id, a.position, a.id)):
+        page.attachments[row.post_id].append(row)
 
-    ranked = (sa.select(Comment.id, sa.func.row_number().over(
-        partition_by=Comment.post_id, order_by=(Comment.created_at.desc(), Comment.id.desc())).label("rank"))
-        .where(Comment.post_id.in_(ids), Comment.parent_id.is_(None)).subquery())
-    latest = db.session.scalars(sa.select(Comment).join(ranked, ranked.c.id == Comment.id)
-                                .where(ranked.c.rank <= LATEST_COMMENTS)
-                                .order_by(Comment.post_id, Comment.created_at, Comment.id)).all()
-    for c in latest:
-        page.comments.setdefault(c.post_id, []).append(c)
+    c = Comment
+    ranked = (sa.select(c.id, sa.func.row_number().over(
+        partition_by=c.post_id, order_by=(c.created_at.desc(), c.id.desc())).label("rank"))
+        .where(c.post_id.in_(ids), c.parent_id.is_(None)).subquery())
+    latest = db.session.execute(
+        sa.select(c.id, c.post_id, c.author_id, c.body, c.body_html, c.render_version, c.is_deleted,
+                  c.created_at, c.edited_at)
+        .join(ranked, ranked.c.id == c.id).where(ranked.c.rank <= LATEST_COMMENTS)
+        .order_by(c.post_id, c.created_at, c.id)).all()
 
     author_ids = {o.author_id for o in (*items, *latest) if o.author_id}
-    authors = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(author_ids)))}
-    for o in (*items, *latest):
-        set_committed_value(o, "author", authors.get(o.author_id))
+    page.authors = {row.id: Person(*row) for row in db.session.execute(
+        sa.select(User.id, User.name, User.photo, Organization.name)
+        .join(Organization, Organization.id == User.organization_id).where(User.id.in_(author_ids)))}
+    for row in latest:
+        page.comments.setdefault(row.post_id, []).append(
+            CommentRow(*row[:3], page.authors.get(row.author_id), *row[3:]))
 
     page.liked = liked_ids(user, ids)
     group_ids = {p.group_id for p in items if p.group_id}
-    page.groups = {g.id: g for g in db.session.scalars(sa.select(Group).where(Group.id.in_(group_ids)))}
+    page.groups = {row.id: row for row in db.session.execute(sa.select(Group.id, Group.name)
+                                                               .where(Group.id.in_(group_ids)))}
 
 
 def thread(post: Post) -> list[tuple[Comment, list[Comment]]]:

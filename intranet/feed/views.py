@@ -6,13 +6,16 @@ CSRFProtect checks the token of every POST before the view runs: views do not ch
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from intranet.core.audiences import describe, get_audience
-from intranet.core.i18n import ngettext
+from intranet.core.fragments import FragmentCache
+from intranet.core.i18n import current_locale, ngettext
 from intranet.core.plugins import current_registry
 from intranet.core.security import safe_redirect_target
 from intranet.core.storage import UploadError, delete_stored, save_image, save_thumbnail, save_upload, send_stored
@@ -424,6 +427,36 @@ def feed_urls() -> dict[str, IdUrl]:
     """The builders of the links of feed items (templates/feed/_post.html builds them once per page)."""
     return {name: IdUrl(endpoint, arg) for name, (endpoint, arg) in _ITEM_URLS.items()}
 
+
+#: The post cards of the feed's lists, drawn once per process for what they show (see
+#: core.fragments). ~4 KB a card: 2,048 cards are about 8 MB per process, the first pages of the
+#: network's and the groups' feeds for the readers' usual combinations of flags.
+CARDS = FragmentCache(max_entries=2048)
+
+
+@bp.app_template_global()
+def feed_card(post_card, post: Post, comments, liked: bool, group, since, next, in_group, author,
+              attachments):
+    """``post_card(…)`` of a list (templates/feed/_stream.html), kept in ``CARDS`` under every value
+    the macro reads: the post's fields, its author, files and latest comments (the page's rows),
+    the viewer's flags (their own post, admin, « j'aime », new since their last visit), the page's
+    link back, the locale and time zone, and the relative dates as they read now."""
+    args = (post, comments, liked, group)
+    kwargs = {"since": since, "next": next, "in_group": in_group, "author": author, "attachments": attachments}
+    if any(o.render_version != services.RENDERER_VERSION for o in (post, *comments)):
+        return post_card(*args, **kwargs)  # drawn by the renderer of the day until the job has stored it
+    me, is_admin = current_user.id, current_user.is_admin
+    ago = current_app.jinja_env.filters["ago"]
+    inputs = (
+        post.id, post.author_id, post.created_at, post.edited_at, post.pinned_at, post.hidden_at,
+        post.hidden_reason, post.activity_key, post.object_id, repr(post.data),
+        post.body_html, post.audience.is_network, post.like_count, post.comment_count, ago(post.created_at),
+        tuple(comments), tuple(ago(c.created_at) for c in comments), author, tuple(attachments),
+        (group.id, group.name) if group else None, in_group.id if in_group else None, next, liked,
+        bool(since and post.created_at > since and post.author_id != me), post.author_id == me, is_admin,
+        str(current_locale()), str(get_timezone()), request.script_root,
+    )
+    return CARDS.get(inputs, lambda: post_card(*args, **kwargs), secret=generate_csrf())
 
 
 @bp.app_template_global()

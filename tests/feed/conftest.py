@@ -52,8 +52,8 @@ def pdf_bytes(text: str = "Compte rendu", padding: int = 0) -> bytes:
 
 
 def text(resp) -> str:
-    """The visible text of a page, as a person reads it."""
-    body = resp.get_data(as_text=True)
+    """The visible text of a page (a response or its HTML), as a person reads it."""
+    body = resp if isinstance(resp, str) else resp.get_data(as_text=True)
     body = re.sub(r"<(script|style)\b.*?</\1>", " ", body, flags=re.S)
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body))).strip()
 

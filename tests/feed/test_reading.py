@@ -496,7 +496,7 @@ def test_a_pinned_post_adds_no_statement_to_the_page(reader, make_user, factorie
         post.has_attachments = True
         db.session.commit()
     comment(make_user(name="Promeneur"), posts[-1], "J'y serai")
-    c = as_(reader)
+    c, moderator = as_(reader), as_(owner)  # both logged in before the session is emptied below
     url = f"/feed/groupe/{group.id}"
 
     def statements() -> tuple[int, str]:
@@ -508,7 +508,7 @@ def test_a_pinned_post_adds_no_statement_to_the_page(reader, make_user, factorie
         return n(), text(resp)
 
     unpinned, _page = statements()
-    assert action(as_(owner), f"/feed/{posts[-1].id}/epingler", pinned="1").status_code == 302
+    assert action(moderator, f"/feed/{posts[-1].id}/epingler", pinned="1").status_code == 302
     pinned, page = statements()
     assert shown(c.get(url))[0] == posts[-1].id
     # What the pinned item shows came with the page: its author, its file, its comment's author.
