@@ -445,7 +445,7 @@ def feed_card(post_card, post: Post, comments, liked: bool, group, since, next, 
     kwargs = {"since": since, "next": next, "in_group": in_group, "author": author, "attachments": attachments}
     if any(o.render_version != services.RENDERER_VERSION for o in (post, *comments)):
         return post_card(*args, **kwargs)  # drawn by the renderer of the day until the job has stored it
-    me, is_admin = current_user.id, current_user.is_admin
+    me, is_admin, token, tz, root = _card_reader()
     ago = current_app.jinja_env.filters["ago"]
     inputs = (
         post.id, post.author_id, post.created_at, post.edited_at, post.pinned_at, post.hidden_at,
@@ -454,9 +454,19 @@ def feed_card(post_card, post: Post, comments, liked: bool, group, since, next, 
         tuple(comments), tuple(ago(c.created_at) for c in comments), author, tuple(attachments),
         (group.id, group.name) if group else None, in_group.id if in_group else None, next, liked,
         bool(since and post.created_at > since and post.author_id != me), post.author_id == me, is_admin,
-        str(current_locale()), str(get_timezone()), request.script_root,
+        str(current_locale()), tz, root,
     )
-    return CARDS.get(inputs, lambda: post_card(*args, **kwargs), secret=generate_csrf())
+    return CARDS.get(inputs, lambda: post_card(*args, **kwargs), secret=token)
+
+
+def _card_reader() -> tuple:
+    """What the cards' keys take from the reader and the request, read once per request (kept on
+    the request, not on ``g``, which a test's app context shares between its requests)."""
+    found = getattr(request, "_feed_card_reader", None)
+    if found is None:
+        found = request._feed_card_reader = (current_user.id, current_user.is_admin, generate_csrf(),
+                                             str(get_timezone()), request.script_root)
+    return found
 
 
 @bp.app_template_global()
