@@ -212,6 +212,18 @@ def plain_text(text: str | None, lines: bool = False) -> str:
     (« • ») are kept as newlines, for a place that shows them with ``white-space: pre-line``."""
     if not text:
         return ""
+    text = str(text)
+    if len(text) <= _CACHED_LENGTH:
+        return _plain_text_cached(text, lines)  # the dashboard's excerpts, drawn for every visit
+    return _plain_text(text, lines)
+
+
+@lru_cache(maxsize=512)
+def _plain_text_cached(text: str, lines: bool) -> str:
+    return _plain_text(text, lines)
+
+
+def _plain_text(text: str, lines: bool) -> str:
     rendered = str(render_markdown(text))
     if lines:
         rendered = rendered.replace("<li>", "<li>• ")

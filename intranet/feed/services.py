@@ -546,9 +546,12 @@ def likers(post: Post) -> sa.Select:
             .order_by(Like.created_at.desc()))
 
 
-def latest_for_widget(user: User, limit: int = 5) -> list[Post]:
-    return list(db.session.scalars(visible_posts(user).options(selectinload(Post.author))
-                                   .order_by(Post.created_at.desc(), Post.id.desc()).limit(limit)))
+def latest_for_widget(user: User, limit: int = 5) -> list[tuple[Post, str | None]]:
+    """The newest posts ``user`` sees, each with its author's name (None: a former member), in one
+    statement: the widget shows the name only, not a ``User`` with its organization."""
+    query = visible_posts(user).add_columns(User.name).outerjoin(User, User.id == Post.author_id)
+    return [(post, name) for post, name in db.session.execute(
+        query.order_by(Post.created_at.desc(), Post.id.desc()).limit(limit))]
 
 
 def viewers_condition(post: Post) -> sa.ColumnElement:
