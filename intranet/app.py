@@ -9,12 +9,14 @@ from flask import Flask
 
 from intranet import config as config_module
 from intranet.core.plugins import Registry, load_plugins
+from intranet.core.storage import UploadRequest
 from intranet.core.textfold import fold, french_collate
 from intranet.extensions import csrf, db, login_manager, mail, migrate
 
 
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, template_folder="../templates", instance_path=str(config_module.INSTANCE))
+    app.request_class = UploadRequest  # big uploads spooled into UPLOAD_DIR, written once
     load_config(app, config)
     init_proxy(app)
     init_database(app)

@@ -13,6 +13,7 @@ import pytest
 from flask_babel import Babel
 from PIL import ExifTags, Image
 from werkzeug.datastructures import FileStorage
+from werkzeug.test import stream_encode_multipart
 
 from intranet.core import storage
 from intranet.core.storage import (
@@ -492,3 +493,69 @@ def test_decompression_bomb_is_refused(app, upload_dir, monkeypatch):
             save_image(upload(png_bytes(size=size), "bombe.png"))
         assert str(err.value) == "L'image est trop grande."
     assert files_on_disk(upload_dir) == []
+
+
+# --------------------------------------------------------------------------------------------
+# Big files through a real request: spooled into UPLOAD_DIR, checked there, linked, never copied
+
+
+BIG = 900 * 1024  # above the part size kept in memory, under MAX_BYTES
+
+
+@pytest.fixture
+def request_app(app, upload_dir):
+    app.request_class = storage.UploadRequest
+    seen: dict = {}
+
+    @app.post("/deposer")
+    def deposit():
+        part = flask.request.files["fichier"]
+        seen["spooled"] = isinstance(part.stream, storage.PartFile) and part.stream.path.parent == upload_dir.resolve()
+        try:
+            return save_upload(part, ["document"]).key
+        except UploadError as exc:
+            return str(exc), 400
+
+    app.seen = seen
+    return app
+
+
+def post_file(app, data: bytes, filename: str):
+    # Encoded here and closed: the test client's own encoding of a big body leaves its temporary
+    # file open (a ResourceWarning), which is the client's, not the app's.
+    body, length, boundary = stream_encode_multipart({"fichier": FileStorage(io.BytesIO(data), filename)})
+    with body:
+        return app.test_client().post("/deposer", input_stream=body, content_length=length,
+                                      content_type=f"multipart/form-data; boundary={boundary}")
+
+
+def test_big_upload_is_spooled_in_the_upload_dir_and_stored_byte_for_byte(request_app, upload_dir):
+    data = b"%PDF-1.4\n%" + os.urandom(BIG) + b"\n%%EOF\n"
+    resp = post_file(request_app, data, "rapport.pdf")
+    assert resp.status_code == 200
+    assert request_app.seen["spooled"]
+    key = resp.get_data(as_text=True)
+    with open_stored(key) as fh:
+        assert fh.read() == data
+    assert files_on_disk(upload_dir) == [path_for(key)]  # the spooled part went with the request
+
+
+@pytest.mark.parametrize(("data", "filename", "message"), [
+    (b"MZ\x90\x00" + b"\x00" * BIG, "rapport.pdf", "ne correspond pas"),  # an executable renamed .pdf
+    ("date;nuitées\n".encode() + b"2026-07-01;12\n" * (BIG // 14) + b"\x00", "nuitees.csv", "ne correspond pas"),
+    (b"%PDF-1.4\n%" + b"x" * (MAX_BYTES + 1), "trop-gros.pdf", "taille maximale"),
+])
+def test_big_refused_upload_leaves_nothing_on_disk(request_app, upload_dir, data, filename, message):
+    resp = post_file(request_app, data, filename)
+    assert resp.status_code == 400
+    assert request_app.seen["spooled"]
+    assert message in resp.get_data(as_text=True)
+    assert files_on_disk(upload_dir) == []
+
+
+def test_big_csv_is_read_to_its_end_and_accepted(request_app, upload_dir):
+    data = "date;nuitées\n".encode("cp1252") + b"2026-07-01;12\n" * (BIG // 14)
+    resp = post_file(request_app, data, "nuitees.csv")
+    assert resp.status_code == 200
+    with open_stored(resp.get_data(as_text=True)) as fh:
+        assert fh.read() == data
