@@ -99,7 +99,9 @@ def test_drop_three_files_in_a_private_groups_folder_preview_version_and_nothing
     assert page.evaluate("img => img.naturalWidth", image.element_handle()) == 900
 
     # 3. A new version of the PDF; the download is byte for byte what was sent.
-    v2 = pdf_bytes("Programme corrige", padding=30_000)
+    # Over 500 KB: the form part is spooled into UPLOAD_DIR and kept by a hard link (core.storage's
+    # big-file path), here through a real HTTP server and Chromium's own multipart body.
+    v2 = pdf_bytes("Programme corrige", padding=700_000)
     (tmp_path / "programme v2.pdf").write_bytes(v2)
     page.goto(f"{base}/documents/{doc_pdf.id}")
     page.get_by_label("Nouveau fichier").set_input_files(str(tmp_path / "programme v2.pdf"))
