@@ -151,6 +151,17 @@ class FolderPage:
     page: int
     pages: int
     sort: str
+    counts: dict[int, int]  # sub-folder id → documents visible directly in it
+
+
+def document_counts(user, folders: list[Folder]) -> dict[int, int]:
+    """For each folder, how many documents directly in it the person sees (the same rule as the
+    lists, so a count never gives away a hidden document): one statement for the whole list."""
+    if not folders:
+        return {}
+    query = visible_documents(user, sa.select(Document.folder_id, sa.func.count(Document.id))
+                              .where(Document.folder_id.in_([f.id for f in folders])))
+    return dict(db.session.execute(query.group_by(Document.folder_id)).all())
 
 
 def top_folders(user, group: Group | None = None) -> list[Folder]:
@@ -160,8 +171,8 @@ def top_folders(user, group: Group | None = None) -> list[Folder]:
 
 
 def folder_page(user, folder: Folder, sort: str = "nom", page: int = 1) -> FolderPage:
-    """The sub-folders and one page of the documents of a folder the person sees (checked by the caller):
-    three statements whatever the number of documents."""
+    """The sub-folders (with their counts) and one page of the documents of a folder the person sees
+    (checked by the caller): four statements whatever the number of documents."""
     sort = sort if sort in SORTS else "nom"
     subs = list(db.session.scalars(visible_to(user, sa.select(Folder).where(Folder.parent_id == folder.id), Folder)
                                    .order_by(french(Folder.name), Folder.id)))
@@ -171,7 +182,7 @@ def folder_page(user, folder: Folder, sort: str = "nom", page: int = 1) -> Folde
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, page), pages)
     docs = list(db.session.scalars(base.order_by(*SORTS[sort]()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
-    return FolderPage(subs, docs, total, page, pages, sort)
+    return FolderPage(subs, docs, total, page, pages, sort, document_counts(user, subs))
 
 
 def move_targets(user, document: Document) -> list[Folder]:

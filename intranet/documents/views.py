@@ -67,7 +67,9 @@ def _group_or_404(group_id: int) -> Group:
 @bp.route("/")
 @login_required
 def index():
-    return render_template("documents/index.html", folders=services.top_folders(current_user),
+    folders = services.top_folders(current_user)
+    return render_template("documents/index.html", folders=folders,
+                           counts=services.document_counts(current_user, folders),
                            can_create=services.can_create_folder(current_user, None, None),
                            used=services.organization_usage(current_user.organization_id),
                            quota=services.organization_quota())
@@ -77,8 +79,9 @@ def index():
 @login_required
 def group_documents(group_id: int):
     group = _group_or_404(group_id)
-    return render_group_page("documents/group.html", group, "documents.group",
-                             folders=services.top_folders(current_user, group),
+    folders = services.top_folders(current_user, group)
+    return render_group_page("documents/group.html", group, "documents.group", folders=folders,
+                             counts=services.document_counts(current_user, folders),
                              can_create=services.can_create_folder(current_user, None, group))
 
 

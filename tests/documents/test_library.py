@@ -4,6 +4,7 @@ downloads byte for byte, previews, and nothing of a hidden folder shown to those
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -577,3 +578,27 @@ def test_office_files_preview_as_a_pdf_made_by_libreoffice_in_the_worker(people,
         assert "Aperçu indisponible pour ce type de fichier" in text(c.get(f"/documents/{plain.id}"))
     finally:
         app.config["SOFFICE"] = ""
+
+
+def _row_count(page, name: str) -> str:
+    """The count shown on the folder row named ``name``."""
+    found = re.search(r">" + re.escape(name) + r"</a>.*?data-folder-count>([^<]*)<", page.get_data(as_text=True), re.S)
+    assert found, name
+    return found.group(1).strip()
+
+
+def test_folder_rows_count_only_the_documents_the_reader_sees(people, as_):
+    top = _folder(people["animateur"], "Brochures")
+    sub = _folder(people["animateur"], "Tarifs", parent=top)
+    c = as_(people["animateur"])
+    _upload(c, top, [(pdf_bytes("Guide"), "guide.pdf")])
+    _upload(c, sub, [(pdf_bytes(name), f"{name}.pdf") for name in ("hiver", "printemps", "conseil")])
+    board = _documents()[-1]
+    board.audience_id = get_audience([("org", people["membre"].organization_id)]).id  # « conseil »: Salers only
+    db.session.commit()
+    assert _row_count(as_(people["voisine"]).get("/documents/"), "Brochures") == "1 document"
+    assert _row_count(as_(people["voisine"]).get(f"/documents/dossiers/{top.id}"), "Tarifs") == "2 documents"
+    assert _row_count(as_(people["membre"]).get(f"/documents/dossiers/{top.id}"), "Tarifs") == "3 documents"
+    services.trash(_documents()[-2])  # « printemps » in the trash: no longer counted
+    db.session.commit()
+    assert _row_count(as_(people["voisine"]).get(f"/documents/dossiers/{top.id}"), "Tarifs") == "1 document"
