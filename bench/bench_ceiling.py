@@ -270,7 +270,7 @@ def _fvt_zone(viewer: int) -> tuple[str, int]:
     from bench import bench_fvt
     from intranet.core.models import User
     from intranet.extensions import db
-    from intranet.fvt_tab import demo
+    from intranet.fvt_tab import demo, series
     from intranet.fvt_tab.importer import detect_outages, refresh_year_totals
     from intranet.fvt_tab.models import Zone
 
@@ -288,6 +288,7 @@ def _fvt_zone(viewer: int) -> tuple[str, int]:
         rows += bench_fvt._fill_zone_year(template, zone.id, size, winter, year, set(), None, rng)
         db.session.commit()
         refresh_year_totals(zone.id, year)
+        series.rebuild(db.session.connection(), zone.id, year)
         detect_outages(zone.id, year)
         db.session.commit()
     return code, rows

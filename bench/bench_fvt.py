@@ -387,7 +387,7 @@ def _fill_store(deliveries: list[Delivery], zone_ids: dict[str, int], zones: lis
     """5 years × ``zones`` of facts, 2024 B4 left out; year totals and outage days of each zone and
     year. Returns the rows written, the seconds of the inserts and of the totals."""
     from intranet.extensions import db
-    from intranet.fvt_tab import demo
+    from intranet.fvt_tab import demo, series
     from intranet.fvt_tab.importer import detect_outages, refresh_year_totals
 
     spec = {code: (size, winter) for code, _label, _t, size, winter in demo.ZONES}
@@ -410,6 +410,7 @@ def _fill_store(deliveries: list[Delivery], zone_ids: dict[str, int], zones: lis
     for code in zones:
         for year in STORE_YEARS:
             refresh_year_totals(zone_ids[code], year)
+            series.rebuild(db.session.connection(), zone_ids[code], year)
             detect_outages(zone_ids[code], year)
         db.session.commit()
     return rows, insert_s, time.perf_counter() - t0

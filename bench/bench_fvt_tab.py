@@ -72,7 +72,7 @@ DATA = {
 def _fill(zone_ids: dict[str, int], codes: list[str]) -> tuple[int, float]:
     from bench.bench_fvt import OUTAGE_ZONE, _deliveries, _fill_zone_year, _template
     from intranet.extensions import db
-    from intranet.fvt_tab import demo
+    from intranet.fvt_tab import demo, series
     from intranet.fvt_tab.importer import detect_outages, refresh_year_totals
 
     spec = {code: (size, winter) for code, _label, _t, size, winter in demo.ZONES}
@@ -92,6 +92,7 @@ def _fill(zone_ids: dict[str, int], codes: list[str]) -> tuple[int, float]:
     for code in codes:
         for year in YEARS:
             refresh_year_totals(zone_ids[code], year)
+            series.rebuild(db.session.connection(), zone_ids[code], year)
             detect_outages(zone_ids[code], year)
         db.session.commit()
     return rows, time.perf_counter() - t0

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, timedelta
+from functools import lru_cache
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -28,6 +29,7 @@ from intranet.fvt_tab import calendar
 from intranet.fvt_tab.models import DayQuality, Fact, YearTotal, Zone
 from intranet.fvt_tab.reference import CATEGORIES, COUNTRY_NUMERIC, GEOLIFE, label_of
 from intranet.fvt_tab.selection import Selection
+from intranet.fvt_tab.series import Store
 from intranet.fvt_tab.summary import OPEN_CLASS_NIGHTS, PERIOD_FAMILIES
 
 WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
@@ -50,40 +52,9 @@ def change(n, n1) -> float | None:
     return round(100.0 * (n - n1) / n1, 1)
 
 
-def _daily(zone_id: int, lo: date, hi: date, *conditions):
-    return (Fact.zone_id == zone_id, Fact.is_weekly.is_(False), Fact.day >= lo, Fact.day <= hi,
-            Fact.is_total.is_(False), *conditions)
-
-
-def _sums(zone_id: int, lo: date, hi: date, columns: tuple[str, ...], *where) -> list[tuple]:
-    """The sums of the values over the days ``lo``–``hi``, grouped by ``columns``; ``where``: functions
-    of the model giving conditions. A whole calendar year reads the year totals, which the importer
-    keeps equal to the daily rows' sums (weekly and total rows left out, withheld values counting as
-    nothing): a few hundred rows instead of a year of facts. Other periods add up the daily facts."""
-    if (lo.month, lo.day, hi.month, hi.day) == (1, 1, 12, 31) and lo.year == hi.year:
-        model, scope = YearTotal, (YearTotal.zone_id == zone_id, YearTotal.year == lo.year)
-    else:
-        model, scope = Fact, _daily(zone_id, lo, hi)
-    cols = [getattr(model, c) for c in columns]
-    return db.session.execute(sa.select(*cols, sa.func.sum(model.value)).where(
-        *scope, *(w(model) for w in where), model.value.is_not(None)).group_by(*cols)).all()
-
-
-def data_span(zone: Zone, lo: date, hi: date) -> tuple[date, date] | None:
-    """The first and last day between lo and hi with daily rows of the summary's families.
-
-    One statement of scalar subqueries, a min() and a max() apart for each family: each is read
-    from one end of the facts' index (a min() and a max() in the same SELECT would scan the rows)."""
-    ends = []
-    for family in PERIOD_FAMILIES:
-        scope = (Fact.zone_id == zone.id, Fact.family == family, Fact.breakdown == "", Fact.is_weekly.is_(False),
-                 Fact.day >= lo, Fact.day <= hi)
-        ends += [sa.select(sa.func.min(Fact.day)).where(*scope).scalar_subquery(),
-                 sa.select(sa.func.max(Fact.day)).where(*scope).scalar_subquery()]
-    row = db.session.execute(sa.select(*ends)).one()
-    firsts = [_as_date(v) for v in row[0::2] if v is not None]
-    lasts = [_as_date(v) for v in row[1::2] if v is not None]
-    return (min(firsts), max(lasts)) if firsts else None
+def data_span(store: Store, lo: date, hi: date) -> tuple[date, date] | None:
+    """The first and last day between lo and hi with daily rows of the summary's families."""
+    return store.span(lo, hi, family=PERIOD_FAMILIES, breakdown="")
 
 
 class Window:
@@ -91,7 +62,9 @@ class Window:
 
     def __init__(self, zone: Zone, period: calendar.Period, year: int, school_zone: str):
         self.period = period
-        span = data_span(zone, period.start, period.end)
+        # N and N-1 lie within the period's years and the year before: one read of the series.
+        self.store = Store(db.session.connection(), zone.id, period.start.year - 1, period.end.year)
+        span = data_span(self.store, period.start, period.end)
         self.has_data = span is not None
         self.start, self.end = span if span else (period.start, period.end)
         self.clipped = span is not None and span != (period.start, period.end)
@@ -108,7 +81,10 @@ class Window:
             prev = calendar.Period(period.key, period.label, lo, hi)
         else:
             prev, self.aligned_on = calendar.previous_period(period, year, school_zone)
-        prev_span = data_span(zone, prev.start, prev.end)
+        if not self.store.covers(prev.start, prev.end):
+            self.store = Store(db.session.connection(), zone.id, min(prev.start.year, period.start.year),
+                               max(prev.end.year, period.end.year))
+        prev_span = data_span(self.store, prev.start, prev.end)
         self.prev = prev if prev_span is not None else None
 
     def as_dict(self) -> dict:
@@ -121,16 +97,15 @@ class Window:
 
 # -- the KPI cards ----------------------------------------------------------------------------------
 
-def _kpi_sums(zone_id: int, lo: date, hi: date) -> dict[tuple[str, str, str], int]:
-    rows = _sums(zone_id, lo, hi, ("family", "category", "provenance"), lambda m: m.breakdown == "",
-                 lambda m: m.family.in_(("Nuitee", "Diurne", "Arrivee", "Depart")))
+def _kpi_sums(store: Store, lo: date, hi: date) -> dict[tuple[str, str, str], int]:
+    rows = store.select(lo, hi, ("family", "category", "provenance"), breakdown="",
+                 family=("Nuitee", "Diurne", "Arrivee", "Depart"))
     return {(f, c, p): int(v) for f, c, p, v in rows if v is not None}
 
 
-def _stay_rows(zone_id: int, lo: date, hi: date, provenances) -> list:
-    return _sums(zone_id, lo, hi, ("provenance", "profile"), lambda m: m.family == "SejourDuree",
-                 lambda m: m.breakdown == "", lambda m: m.category == "Touriste",
-                 lambda m: m.provenance.in_(provenances))
+def _stay_rows(store: Store, lo: date, hi: date, provenances) -> list:
+    return store.select(lo, hi, ("provenance", "profile"), family="SejourDuree", breakdown="",
+                 category="Touriste", provenance=provenances)
 
 
 def average_stay(rows) -> float | None:
@@ -143,12 +118,10 @@ def average_stay(rows) -> float | None:
     return round(nights / volume, 2) if volume else None
 
 
-def _peak(zone_id: int, lo: date, hi: date, provenances) -> dict | None:
-    row = db.session.execute(sa.select(Fact.day, sa.func.sum(Fact.value).label("v")).where(
-        *_daily(zone_id, lo, hi, Fact.family == "Diurne", Fact.breakdown == "", Fact.category == "Excursionniste",
-                Fact.provenance.in_(provenances), Fact.value.is_not(None)))
-        .group_by(Fact.day).order_by(sa.desc("v"), Fact.day).limit(1)).first()
-    return None if row is None else {"date": _as_date(row[0]).isoformat(), "valeur": int(row[1])}
+def _peak(store: Store, lo: date, hi: date, provenances) -> dict | None:
+    rows = store.select(lo, hi, ("day",), peak=True, family="Diurne", breakdown="", category="Excursionniste",
+                   provenance=provenances)
+    return {"date": _as_date(rows[0][0]).isoformat(), "valeur": int(rows[0][1])} if rows else None
 
 
 def _sum(sums, family, category, provenances) -> int | None:
@@ -174,15 +147,15 @@ def kpis(zone: Zone, window: Window, local: bool) -> list[dict]:
     french = ("NonLocal", "Local") if local else ("NonLocal",)
 
     def figures(lo, hi):
-        sums = _kpi_sums(zone.id, lo, hi)
+        sums = _kpi_sums(window.store, lo, hi)
         total = _sum(sums, "Nuitee", "Touriste", prov)
         foreign = _sum(sums, "Nuitee", "Touriste", ("Etranger",))
         return {
             "nuitees_touristes": total, "nuitees_francais": _sum(sums, "Nuitee", "Touriste", french),
             "nuitees_etrangers": foreign, "arrivees": _sum(sums, "Arrivee", "Touriste", prov),
             "excursionnistes": _sum(sums, "Diurne", "Excursionniste", prov),
-            "pic_excursionnistes": _peak(zone.id, lo, hi, prov),
-            "duree_moyenne_sejour": average_stay(_stay_rows(zone.id, lo, hi, prov)),
+            "pic_excursionnistes": _peak(window.store, lo, hi, prov),
+            "duree_moyenne_sejour": average_stay(_stay_rows(window.store, lo, hi, prov)),
             "part_etrangers": None if not total or foreign is None else round(100.0 * foreign / total, 1),
         }
 
@@ -204,13 +177,10 @@ def kpis(zone: Zone, window: Window, local: bool) -> list[dict]:
 
 # -- the daily curve ---------------------------------------------------------------------------------
 
-def _per_day(zone_id: int, lo: date, hi: date, family: str, categories, provenances, by: str = "category"):
+def _per_day(store: Store, lo: date, hi: date, family: str, categories, provenances, by: str = "category"):
     """{category or provenance: {day: sum}} of the chosen categories and provenances."""
-    column = Fact.category if by == "category" else Fact.provenance
-    rows = db.session.execute(sa.select(Fact.day, column, sa.func.sum(Fact.value)).where(
-        *_daily(zone_id, lo, hi, Fact.family == family, Fact.breakdown == "", Fact.category.in_(categories),
-                Fact.provenance.in_(provenances), Fact.value.is_not(None)))
-        .group_by(Fact.day, column)).all()
+    rows = store.select(lo, hi, ("day", by), family=family, breakdown="", category=categories,
+                   provenance=provenances)
     out: dict[str, dict[date, int]] = defaultdict(dict)
     days: dict = {}  # each distinct day converted once (SQLite answers text)
     for day, key, value in rows:
@@ -219,30 +189,23 @@ def _per_day(zone_id: int, lo: date, hi: date, family: str, categories, provenan
     return out
 
 
-def _month_of_day():
-    """'YYYY-MM' of a fact's day, on SQLite (ISO text) and PostgreSQL (date cast to text) alike."""
-    return sa.func.substr(sa.cast(Fact.day, sa.String), 1, 7)
+def _per(key: str, store: Store, lo: date, hi: date, family: str, categories, provenances, by=None) -> list[tuple]:
+    """Sums grouped in SQL by ``key`` (``month`` or ``weekday``) and, if given, by a column."""
+    return store.select(lo, hi, (key,) + ((by,) if by else ()), family=family, breakdown="",
+                   category=categories, provenance=provenances)
 
 
-def _weekday_of_day():
-    """0 = Sunday … 6 = Saturday on both databases."""
-    if db.engine.dialect.name == "postgresql":
-        return sa.cast(sa.extract("dow", Fact.day), sa.Integer)
-    return sa.cast(sa.func.strftime("%w", Fact.day), sa.Integer)
+@lru_cache(maxsize=1)
+def _flagged_statement() -> sa.Select:
+    return sa.select(DayQuality.day, DayQuality.flag, DayQuality.note).where(
+        DayQuality.zone_id == sa.bindparam("zone"), DayQuality.day >= sa.bindparam("lo"),
+        DayQuality.day <= sa.bindparam("hi"))
 
 
-def _per(key, zone_id: int, lo: date, hi: date, family: str, categories, provenances, by=None) -> list[tuple]:
-    """Sums grouped in SQL by ``key`` (a month or a weekday) and, if given, by a column."""
-    group = [key] + ([by] if by is not None else [])
-    return db.session.execute(sa.select(*group, sa.func.sum(Fact.value)).where(
-        *_daily(zone_id, lo, hi, Fact.family == family, Fact.breakdown == "", Fact.category.in_(categories),
-                Fact.provenance.in_(provenances), Fact.value.is_not(None)))
-        .group_by(*group)).all()
-
-
-def _flagged(zone_id: int, lo: date, hi: date) -> dict[date, DayQuality]:
-    return {_as_date(q.day): q for q in db.session.scalars(sa.select(DayQuality).where(
-        DayQuality.zone_id == zone_id, DayQuality.day >= lo, DayQuality.day <= hi))}
+def _flagged(zone_id: int, lo: date, hi: date) -> dict[date, tuple[str, str]]:
+    """The flagged days (outages, interpolated) and their (flag, note)."""
+    return {_as_date(day): (flag, note) for day, flag, note in db.session.execute(
+        _flagged_statement(), {"zone": zone_id, "lo": lo, "hi": hi})}
 
 
 def _days(lo: date, hi: date) -> list[date]:
@@ -256,11 +219,11 @@ def curve(zone: Zone, window: Window, sel: Selection) -> dict:
     provs = sel.provenances()
     if sel.indicator == "volume":
         cats = CURVE_CATEGORIES
-        per = _per_day(zone.id, lo, hi, sel.family, cats, provs)
+        per = _per_day(window.store, lo, hi, sel.family, cats, provs)
         series = [{"cle": c, "nom": CATEGORIES[c], "valeurs": [None if d in flagged else per[c].get(d) for d in days]}
                   for c in cats if per.get(c)]
     else:
-        per = _per_day(zone.id, lo, hi, sel.family, ("Touriste",), provs)
+        per = _per_day(window.store, lo, hi, sel.family, ("Touriste",), provs)
         series = [{"cle": "Touriste", "nom": _("Arrivées") if sel.indicator == "arrivees" else _("Départs"),
                    "valeurs": [None if d in flagged else per["Touriste"].get(d) for d in days]}] if per else []
     previous = None
@@ -268,7 +231,7 @@ def curve(zone: Zone, window: Window, sel: Selection) -> dict:
         p_days = _days(window.prev.start, window.prev.end)
         p_flagged = _flagged(zone.id, window.prev.start, window.prev.end)
         cats = sel.categories if sel.indicator == "volume" else ("Touriste",)
-        p = _per_day(zone.id, window.prev.start, window.prev.end, sel.family, cats, provs)
+        p = _per_day(window.store, window.prev.start, window.prev.end, sel.family, cats, provs)
         values = []
         for d in p_days:
             parts = [p[c][d] for c in cats if d in p.get(c, {})]
@@ -276,7 +239,8 @@ def curve(zone: Zone, window: Window, sel: Selection) -> dict:
         previous = {"nom": _("N-1 : %(who)s", who=", ".join(CATEGORIES[c] for c in cats)),
                     "debut": window.prev.start.isoformat(), "valeurs": values}
     return {"jours": [d.isoformat() for d in days], "series": series, "n1": previous,
-            "trous": [{"date": d.isoformat(), "type": q.flag, "note": q.note} for d, q in sorted(flagged.items())],
+            "trous": [{"date": d.isoformat(), "type": flag, "note": note}
+                      for d, (flag, note) in sorted(flagged.items())],
             **calendar.shading(lo, hi)}
 
 
@@ -286,14 +250,14 @@ def months(zone: Zone, window: Window, sel: Selection) -> dict:
     french = ("NonLocal", "Local") if sel.local else ("NonLocal",)
     keys = sorted({(d.year, d.month) for d in _days(window.start, window.end)})
     by_month = {k: {"francais": None, "etrangers": None} for k in keys}
-    for month, prov, v in _per(_month_of_day(), zone.id, window.start, window.end, "Nuitee", ("Touriste",),
-                               french + ("Etranger",), by=Fact.provenance):
+    for month, prov, v in _per("month", window.store, window.start, window.end, "Nuitee", ("Touriste",),
+                               french + ("Etranger",), by="provenance"):
         group = "etrangers" if prov == "Etranger" else "francais"
         cell = by_month[(int(month[:4]), int(month[5:7]))]
         cell[group] = (cell[group] or 0) + int(v)
     n1 = [None] * len(keys)
     if window.prev is not None:
-        p = _per_day(zone.id, window.prev.start, window.prev.end, "Nuitee", ("Touriste",), french + ("Etranger",),
+        p = _per_day(window.store, window.prev.start, window.prev.end, "Nuitee", ("Touriste",), french + ("Etranger",),
                      by="provenance")
         # N-1's days counted under the month of the N day they are aligned with.
         shift = window.start - window.prev.start
@@ -314,8 +278,8 @@ def weekdays(zone: Zone, window: Window, sel: Selection) -> dict:
     out = {}
     for family, key in (("Arrivee", "arrivees"), ("Depart", "departs")):
         groups = {}
-        for dow, prov, v in _per(_weekday_of_day(), zone.id, window.start, window.end, family, ("Touriste",),
-                                 provs, by=Fact.provenance):
+        for dow, prov, v in _per("weekday", window.store, window.start, window.end, family, ("Touriste",),
+                                 provs, by="provenance"):
             weekday = (int(dow) + 6) % 7  # Monday first, as the chart
             row = groups.setdefault(prov, [None] * 7)
             row[weekday] = (row[weekday] or 0) + int(v)
@@ -328,7 +292,7 @@ def weekdays(zone: Zone, window: Window, sel: Selection) -> dict:
 
 def stays(zone: Zone, window: Window, sel: Selection) -> dict:
     provs = ("NonLocal", "Etranger", "Local") if sel.local else ("NonLocal", "Etranger")
-    rows = _stay_rows(zone.id, window.start, window.end, provs)
+    rows = _stay_rows(window.store, window.start, window.end, provs)
     classes = [str(n) for n in range(1, OPEN_CLASS_NIGHTS + 1)]
     groups = {}
     for prov, profile, value in rows:
@@ -344,15 +308,15 @@ def stays(zone: Zone, window: Window, sel: Selection) -> dict:
             "moyenne": average_stay(rows)}
 
 
-def _by_profile(zone_id: int, window: Window, breakdown: str, family: str, categories) -> dict[str, int]:
-    rows = _sums(zone_id, window.start, window.end, ("profile",), lambda m: m.family == family,
-                 lambda m: m.breakdown == breakdown, lambda m: m.category.in_(categories))
+def _by_profile(window: Window, breakdown: str, family: str, categories) -> dict[str, int]:
+    rows = window.store.select(window.start, window.end, ("profile",), family=family, breakdown=breakdown,
+                 category=categories)
     return {p: int(v) for p, v in rows if p}
 
 
 def profiles(zone: Zone, window: Window, sel: Selection) -> dict:
-    ages = _by_profile(zone.id, window, "Age", "Nuitee", ("Touriste",))
-    segments = _by_profile(zone.id, window, "Geolife", "Nuitee", ("Touriste",))
+    ages = _by_profile(window, "Age", "Nuitee", ("Touriste",))
+    segments = _by_profile(window, "Geolife", "Nuitee", ("Touriste",))
     groups: dict[str, int] = {}
     for code, value in segments.items():
         group = GEOLIFE.get(code, (code, "autre"))[1]
@@ -370,7 +334,7 @@ def day_night(zone: Zone, window: Window, sel: Selection) -> dict:
     out = {}
     for family, key in (("Diurne", "jour"), ("Nuitee", "nuit")):
         values = [None] * len(keys)
-        for month, v in _per(_month_of_day(), zone.id, window.start, window.end, family, sel.categories, provs):
+        for month, v in _per("month", window.store, window.start, window.end, family, sel.categories, provs):
             i = index[(int(month[:4]), int(month[5:7]))]
             values[i] = (values[i] or 0) + int(v)
         out[key] = values
@@ -378,10 +342,8 @@ def day_night(zone: Zone, window: Window, sel: Selection) -> dict:
 
 
 def mobility(zone: Zone, window: Window, sel: Selection) -> dict:
-    rows = db.session.execute(sa.select(Fact.family, Fact.other_place, sa.func.sum(Fact.value).label("v")).where(
-        *_daily(zone.id, window.start, window.end, Fact.family.in_(MOBILITY_FAMILIES), Fact.value.is_not(None),
-                Fact.other_place != ""))
-        .group_by(Fact.family, Fact.other_place)).all()
+    rows = window.store.select(window.start, window.end, ("family", "other_place"), family=MOBILITY_FAMILIES,
+                   other_place_not=("",))
     families: dict[str, list] = defaultdict(list)
     for family, place, value in rows:
         families[family].append({"code": place, "nom": label_of("department", place), "valeur": int(value)})
@@ -395,10 +357,9 @@ def mobility(zone: Zone, window: Window, sel: Selection) -> dict:
 
 # -- origins -------------------------------------------------------------------------------------------
 
-def _origins(zone_id: int, window: Window, family: str, breakdown: str, categories, provenances) -> list[dict]:
-    rows = _sums(zone_id, window.start, window.end, ("origin",), lambda m: m.family == family,
-                 lambda m: m.breakdown == breakdown, lambda m: m.category.in_(categories),
-                 lambda m: m.provenance.in_(provenances), lambda m: m.origin != "", lambda m: m.origin != "TOTAL")
+def _origins(window: Window, family: str, breakdown: str, categories, provenances) -> list[dict]:
+    rows = window.store.select(window.start, window.end, ("origin",), family=family, breakdown=breakdown,
+                 category=categories, provenance=provenances, origin_not=("", "TOTAL"))
     return [{"code": c, "valeur": int(v)} for c, v in sorted(rows, key=lambda r: (-r[1], r[0]))]
 
 
@@ -408,9 +369,9 @@ def origins(zone: Zone, window: Window, sel: Selection) -> dict:
     french = ("NonLocal", "Local") if (sel.local or sel.provenance == "locaux") else ("NonLocal",)
     if sel.provenance == "locaux":
         french = ("Local",)
-    departments = _origins(zone.id, window, family, "Departement", cats, french)
-    regions = _origins(zone.id, window, family, "Regions", cats, french)
-    countries = _origins(zone.id, window, family, "Pays", cats, ("Etranger",))
+    departments = _origins(window, family, "Departement", cats, french)
+    regions = _origins(window, family, "Regions", cats, french)
+    countries = _origins(window, family, "Pays", cats, ("Etranger",))
     for row in departments:
         row["nom"] = label_of("department", row["code"])
     for row in regions:

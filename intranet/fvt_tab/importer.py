@@ -26,7 +26,7 @@ from flask_babel import gettext as _
 from intranet.core.i18n import format_count
 from intranet.core.timeutil import utcnow
 from intranet.extensions import db
-from intranet.fvt_tab import reading
+from intranet.fvt_tab import reading, series
 from intranet.fvt_tab.arriving import set_import_zones
 from intranet.fvt_tab.models import (
     DayQuality,
@@ -432,6 +432,7 @@ def run_import(imp: Import, data: bytes, progress=lambda pct: None) -> Import:
     written = report.pop("_written", {})
     for (zone_id, year), families in sorted(report.pop("_touched", {}).items()):
         import_year_totals(zone_id, year, families, written)
+        series.import_series(db.session.connection(), zone_id, year, written)
         days = detect_outages(zone_id, year)
         if days:
             code = db.session.get(Zone, zone_id).code

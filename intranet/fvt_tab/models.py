@@ -195,3 +195,23 @@ class MappingProfile(db.Model):
     category: Mapped[str] = mapped_column(sa.String(30), default="Touriste")
     provenance: Mapped[str] = mapped_column(sa.String(15), default="NonLocal")
     zone_code: Mapped[str] = mapped_column(sa.String(50), default="")  # when the sheet has no zone column
+
+
+class Series(db.Model):
+    """One year of one key of the daily facts, 366 values in a row (``series.py``): what the tab reads."""
+
+    __tablename__ = "fvt_tab_series"
+    __table_args__ = (sa.UniqueConstraint("zone_id", "year", "family", "breakdown", "category", "provenance",
+                                          "origin", "profile", "other_place", name="uq_fvt_series"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    zone_id: Mapped[int] = mapped_column(sa.ForeignKey("fvt_tab_zones.id", ondelete="CASCADE"))
+    year: Mapped[int] = mapped_column()
+    family: Mapped[str] = mapped_column(sa.String(30))
+    breakdown: Mapped[str] = mapped_column(sa.String(15))
+    category: Mapped[str] = mapped_column(sa.String(30))
+    provenance: Mapped[str] = mapped_column(sa.String(15))
+    origin: Mapped[str] = mapped_column(sa.String(10))
+    profile: Mapped[str] = mapped_column(sa.String(60))
+    other_place: Mapped[str] = mapped_column(sa.String(10))
+    days: Mapped[bytes] = mapped_column(sa.LargeBinary)  # 366 little-endian int64: value, -1 withheld, -2 no row
