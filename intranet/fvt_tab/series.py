@@ -33,12 +33,19 @@ NO_ROW = -2
 DAY_GROUPS = ("day", "month", "weekday")
 
 
+_INT32 = np.iinfo(np.int32).max
+
+
 def encode(values: np.ndarray) -> bytes:
-    return values.astype("<i8", copy=False).tobytes()
+    """366 little-endian int32 (1,464 bytes: under PostgreSQL's 2 KB threshold, so stored in the row,
+    never compressed out of line), or int64 for a series holding a value too big for int32."""
+    if values.max(initial=0) <= _INT32:
+        return values.astype("<i4").tobytes()
+    return values.astype("<i8").tobytes()
 
 
 def decode(data: bytes) -> np.ndarray:
-    return np.frombuffer(data, dtype="<i8")
+    return np.frombuffer(data, dtype="<i4" if len(data) == DAYS * 4 else "<i8")
 
 
 def empty() -> np.ndarray:
@@ -159,7 +166,10 @@ def rebuild_all(conn) -> int:
 
 class Store:
     """The series of one zone over whole years, as one matrix: a row per key, a column per day from
-    1 January of the first year to 31 December of the last. Read in one statement."""
+    1 January of the first year to 31 December of the last. Read in one statement.
+
+    Each key column is kept as integer codes (``codes``) and its distinct texts (``texts``): the
+    filters and groupings of ``select`` are then comparisons of small integer arrays."""
 
     def __init__(self, conn, zone_id: int, first_year: int, last_year: int):
         self.zone_id = zone_id
@@ -177,7 +187,14 @@ class Store:
         for i, offset, n, data in placed:
             self.matrix[i, offset:offset + n] = decode(data)[:n]
         keys = list(index)
-        self.columns = {name: np.array([k[j] for k in keys], dtype=object) for j, name in enumerate(KEYS)}
+        self.codes: dict[str, np.ndarray] = {}
+        self.texts: dict[str, list[str]] = {}
+        self._code_of: dict[str, dict[str, int]] = {}
+        for j, name in enumerate(KEYS):
+            code_of: dict[str, int] = {}
+            self.codes[name] = np.array([code_of.setdefault(k[j], len(code_of)) for k in keys], dtype=np.int64)
+            self.texts[name] = list(code_of)
+            self._code_of[name] = code_of
 
     def covers(self, lo: date, hi: date) -> bool:
         return self.base <= lo and (hi - self.base).days < self.width
@@ -186,11 +203,14 @@ class Store:
         mask = np.ones(len(self.matrix), dtype=bool)
         for key, value in filters.items():
             negate = key.endswith("_not")
-            column = self.columns[key[:-4] if negate else key]
-            if isinstance(value, (tuple, list, set, frozenset)):
-                hit = np.isin(column, list(value))
+            name = key[:-4] if negate else key
+            code_of = self._code_of[name]
+            wanted = value if isinstance(value, (tuple, list, set, frozenset)) else (value,)
+            codes = [code_of[v] for v in wanted if v in code_of]
+            if len(codes) == 1:
+                hit = self.codes[name] == codes[0]
             else:
-                hit = column == value
+                hit = np.isin(self.codes[name], codes)
             mask &= ~hit if negate else hit
         return np.flatnonzero(mask)
 
@@ -208,6 +228,23 @@ class Store:
             return None
         return self.base + timedelta(days=a + int(present[0])), self.base + timedelta(days=a + int(present[-1]))
 
+    def _groups(self, rows: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[tuple]]:
+        """Each row's group number (equal key columns, equal number) and each group's texts."""
+        if not names:
+            return np.zeros(len(rows), dtype=np.intp), [()]
+        combined = np.zeros(len(rows), dtype=np.int64)
+        for name in names:
+            combined = combined * max(len(self.texts[name]), 1) + self.codes[name][rows]
+        uniques, numbers = np.unique(combined, return_inverse=True)
+        labels = []
+        for code in uniques.tolist():
+            parts = []
+            for name in reversed(names):
+                code, number = divmod(code, max(len(self.texts[name]), 1))
+                parts.append(self.texts[name][number])
+            labels.append(tuple(reversed(parts)))
+        return numbers.reshape(-1), labels
+
     def select(self, lo: date, hi: date, group: tuple[str, ...], *, peak: bool = False, **filters) -> list[tuple]:
         """What ``SELECT group…, sum(value) … WHERE value IS NOT NULL GROUP BY group…`` gives on the daily
         facts of the days lo–hi: a tuple per group that has at least one value (withheld values count as
@@ -224,52 +261,44 @@ class Store:
         values = np.where(valid, block, 0)
         key_names = [g for g in group if g not in DAY_GROUPS]
         by_day = next((g for g in group if g in DAY_GROUPS), None)
-        if key_names:
-            labels = list(zip(*(self.columns[name][rows] for name in key_names), strict=True))
-            numbers, uniques = pd.factorize(pd.Series(labels, dtype=object))
-            uniques = list(uniques)
-        else:
-            numbers, uniques = np.zeros(len(rows), dtype=np.intp), [()]
-        order = np.argsort(numbers, kind="stable")
-        starts = np.flatnonzero(np.r_[True, numbers[order][1:] != numbers[order][:-1]])
-        sums = np.add.reduceat(values[order], starts, axis=0)  # a row per group, a column per day
-        present = np.logical_or.reduceat(valid[order], starts, axis=0)
-        group_labels = [uniques[int(numbers[order][s])] for s in starts.tolist()]
+        numbers, labels = self._groups(rows, key_names)
+        if len(labels) < len(rows):  # several series per group: added up, group by group
+            order = np.argsort(numbers, kind="stable")
+            starts = np.flatnonzero(np.r_[True, numbers[order][1:] != numbers[order][:-1]])
+            values = np.add.reduceat(values[order], starts, axis=0)
+            valid = np.logical_or.reduceat(valid[order], starts, axis=0)
+        else:  # a series per group, in the groups' order
+            order = np.argsort(numbers)
+            values, valid = values[order], valid[order]
         if peak:
-            total, has = sums.sum(axis=0), present.any(axis=0)
+            total, has = values.sum(axis=0), valid.any(axis=0)
             if not has.any():
                 return []
             best = int(np.argmax(np.where(has, total, -1)))
             return [(self.base + timedelta(days=a + best), int(total[best]))]
-        out: list[tuple] = []
         if by_day is None:
-            for label, total, has in zip(group_labels, sums.sum(axis=1).tolist(), present.any(axis=1).tolist(),
-                                         strict=True):
-                if has:
-                    out.append((*label, total))
-            return out
+            return [(*label, total) for label, total, has in zip(
+                labels, values.sum(axis=1).tolist(), valid.any(axis=1).tolist(), strict=True) if has]
         days = [self.base + timedelta(days=a + i) for i in range(b - a)]
         if by_day == "day":
-            folds, fold_labels = np.arange(b - a), days
+            fold_labels = days
         else:
             names = ([f"{d.year:04d}-{d.month:02d}" for d in days] if by_day == "month"
                      else [(d.weekday() + 1) % 7 for d in days])
-            folds, fold_labels = pd.factorize(pd.Series(names, dtype=object))
-            fold_labels = list(fold_labels)
-        if by_day != "day":
-            k = len(fold_labels)
-            onehot = np.zeros((b - a, k), dtype=np.int64)
-            onehot[np.arange(b - a), folds] = 1
-            sums, present = sums @ onehot, (present.astype(np.int64) @ onehot) > 0
-        position = {name: i for i, name in enumerate(group)}
-        for label, row_sums, row_has in zip(group_labels, sums.tolist(), present.tolist(), strict=True):
-            for fold, total, has in zip(fold_labels, row_sums, row_has, strict=True):
-                if has:
-                    cells = [None] * len(group)
-                    cells[position[by_day]] = fold
-                    for name, value in zip(key_names, label, strict=True):
-                        cells[position[name]] = value
-                    out.append((*cells, total))
+            fold_labels = sorted(set(names))
+            position = {name: i for i, name in enumerate(fold_labels)}
+            onehot = np.zeros((b - a, len(fold_labels)), dtype=np.int64)
+            onehot[np.arange(b - a), [position[n] for n in names]] = 1
+            values, valid = values @ onehot, (valid.astype(np.int64) @ onehot) > 0
+        day_first = group.index(by_day) == 0
+        out: list[tuple] = []
+        for label, row_values, row_valid in zip(labels, values.tolist(), valid.tolist(), strict=True):
+            if day_first:
+                out += [(fold, *label, v) for fold, v, has in zip(fold_labels, row_values, row_valid, strict=True)
+                        if has]
+            else:
+                out += [(*label, fold, v) for fold, v, has in zip(fold_labels, row_values, row_valid, strict=True)
+                        if has]
         return out
 
 
