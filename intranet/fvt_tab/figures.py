@@ -21,6 +21,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 import sqlalchemy as sa
+from flask import has_request_context, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -57,13 +58,37 @@ def data_span(store: Store, lo: date, hi: date) -> tuple[date, date] | None:
     return store.span(lo, hi, family=PERIOD_FAMILIES, breakdown="")
 
 
+# The families without breakdown the KPI cards and the daily curve read (and ``data_span``).
+BASE_FAMILIES = ("Nuitee", "Diurne", "Arrivee", "Depart", "SejourDuree")
+BASE_SECTIONS = {"indicateurs", "courbe"}
+
+
+def _store(zone_id: int, first_year: int, last_year: int, families: tuple[str, ...] | None) -> Store:
+    """The zone's series over these years, read once per request: a comparison with another period
+    of the same zone reuses what the page has loaded. Kept on the request, never longer (``g`` may
+    outlive it: an app context pushed by a worker or a test serves several requests)."""
+    if not has_request_context():
+        return Store(db.session.connection(), zone_id, first_year, last_year, families)
+    loaded = getattr(request, "fvt_series", None)
+    if loaded is None:
+        loaded = request.fvt_series = []
+    lo, hi = date(first_year, 1, 1), date(last_year, 12, 31)
+    for store in loaded:
+        if store.zone_id == zone_id and store.covers(lo, hi, families):
+            return store
+    store = Store(db.session.connection(), zone_id, first_year, last_year, families)
+    loaded.append(store)
+    return store
+
+
 class Window:
     """The days N and N-1 are read over, and how the page says them."""
 
-    def __init__(self, zone: Zone, period: calendar.Period, year: int, school_zone: str):
+    def __init__(self, zone: Zone, period: calendar.Period, year: int, school_zone: str,
+                 families: tuple[str, ...] | None = None):
         self.period = period
         # N and N-1 lie within the period's years and the year before: one read of the series.
-        self.store = Store(db.session.connection(), zone.id, period.start.year - 1, period.end.year)
+        self.store = _store(zone.id, period.start.year - 1, period.end.year, families)
         span = data_span(self.store, period.start, period.end)
         self.has_data = span is not None
         self.start, self.end = span if span else (period.start, period.end)
@@ -81,9 +106,9 @@ class Window:
             prev = calendar.Period(period.key, period.label, lo, hi)
         else:
             prev, self.aligned_on = calendar.previous_period(period, year, school_zone)
-        if not self.store.covers(prev.start, prev.end):
-            self.store = Store(db.session.connection(), zone.id, min(prev.start.year, period.start.year),
-                               max(prev.end.year, period.end.year))
+        if not self.store.covers(prev.start, prev.end, families):
+            self.store = _store(zone.id, min(prev.start.year, period.start.year), max(prev.end.year, period.end.year),
+                                families)
         prev_span = data_span(self.store, prev.start, prev.end)
         self.prev = prev if prev_span is not None else None
 
@@ -391,10 +416,10 @@ def compute(zone: Zone, sel: Selection, period: calendar.Period, school_zone: st
             sections=None) -> dict:
 
     """Everything the tab shows for a zone and selection: the window, the KPIs and each section."""
-    window = Window(zone, period, sel.year, school_zone)
+    wanted = sections or ("indicateurs", *SECTIONS)
+    window = Window(zone, period, sel.year, school_zone, BASE_FAMILIES if set(wanted) <= BASE_SECTIONS else None)
     out = {"zone": {"code": zone.code, "nom": zone.name, "fictive": zone.is_fictitious},
            "periode": window.as_dict()}
-    wanted = sections or ("indicateurs", *SECTIONS)
     if "indicateurs" in wanted:
         out["indicateurs"] = kpis(zone, window, sel.local)
     if window.has_data:

@@ -171,11 +171,17 @@ class Store:
     Each key column is kept as integer codes (``codes``) and its distinct texts (``texts``): the
     filters and groupings of ``select`` are then comparisons of small integer arrays."""
 
-    def __init__(self, conn, zone_id: int, first_year: int, last_year: int):
-        self.zone_id = zone_id
+    def __init__(self, conn, zone_id: int, first_year: int, last_year: int, families: tuple[str, ...] | None = None):
+        """``families``: only the series of these families without breakdown (what the KPI cards and
+        the daily curve read); None: every series."""
+        self.zone_id, self.families = zone_id, families
         self.base = date(first_year, 1, 1)
         self.width = (date(last_year + 1, 1, 1) - self.base).days
-        rows = conn.execute(_LOAD, {"zone": zone_id, "first": first_year, "last": last_year}).all()
+        params = {"zone": zone_id, "first": first_year, "last": last_year}
+        if families is None:
+            rows = conn.execute(_LOAD, params).all()
+        else:
+            rows = conn.execute(_LOAD_BASE, {**params, "families": list(families)}).all()
         index: dict[tuple, int] = {}
         placed: list[tuple[int, int, int, bytes]] = []  # row, first column, days of the year, values
         for row in rows:
@@ -196,8 +202,10 @@ class Store:
             self.texts[name] = list(code_of)
             self._code_of[name] = code_of
 
-    def covers(self, lo: date, hi: date) -> bool:
-        return self.base <= lo and (hi - self.base).days < self.width
+    def covers(self, lo: date, hi: date, families: tuple[str, ...] | None = None) -> bool:
+        """Whether the days lo–hi of these families (None: all) are loaded."""
+        wanted = self.families is None or (families is not None and set(families) <= set(self.families))
+        return wanted and self.base <= lo and (hi - self.base).days < self.width
 
     def _rows(self, filters: dict) -> np.ndarray:
         mask = np.ones(len(self.matrix), dtype=bool)
@@ -304,3 +312,4 @@ class Store:
 
 _LOAD = sa.select(*(getattr(Series, k) for k in KEYS), Series.year, Series.days).where(
     Series.zone_id == sa.bindparam("zone"), Series.year >= sa.bindparam("first"), Series.year <= sa.bindparam("last"))
+_LOAD_BASE = _LOAD.where(Series.family.in_(sa.bindparam("families", expanding=True)), Series.breakdown == "")
