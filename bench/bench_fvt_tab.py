@@ -140,7 +140,7 @@ def _redraws(app, code: str, n: int) -> list[int]:
                ("radio", "#f-visiteurs-touristes"), ("select", "#f-periode", "mois-07"),
                ("select", "#f-annee", str(YEAR - 1)), ("select", "#f-annee", str(YEAR)),
                ("select", "#f-periode", "annee"), ("radio", "#f-provenance-francais")]
-    out, splits = [], []
+    out, splits, charts = [], [], []
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
@@ -166,12 +166,14 @@ def _redraws(app, code: str, n: int) -> list[int]:
                     if i >= 2:
                         out.append(int(page.locator("#fvt-tab").get_attribute("data-fvt-redraw-ms")))
                         splits.append(page.locator("#fvt-tab").get_attribute("data-fvt-split-ms"))
+                        charts.append(page.locator("#fvt-tab").get_attribute("data-fvt-charts-ms"))
             finally:
                 browser.close()
     finally:
         server.shutdown()
         thread.join(5)
     print(f"[{NAME}]   each redraw's answer, swap and charts (ms): {'; '.join(splits)}")
+    print(f"[{NAME}]   each chart's drawing (ms): {'; '.join(charts)}")
     return out
 
 

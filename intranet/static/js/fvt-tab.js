@@ -219,14 +219,24 @@
     var payload = readJson(root, "[data-fvt-json]");
     var labels = readJson(root, "[data-fvt-labels]") || {};
     if (!payload) { return Promise.resolve(); }
-    var d = payload.data;
-    if (d.courbe) { drawCurve(root, d.courbe, labels, payload.comparaison, (payload.sel || {}).visiteurs); }
-    if (d.mois) { drawMonths(root, d.mois, labels); }
-    if (d.semaine) { drawWeek(root, d.semaine, labels); }
-    if (d.sejours) { drawStays(root, d.sejours); }
-    if (d.profils) { drawProfiles(root, d.profils, labels); }
-    if (d.jour_nuit) { drawDayNight(root, d.jour_nuit, labels); }
-    return d.origines ? drawOrigins(root, d.origines, labels) : Promise.resolve();
+    var d = payload.data, spent = [];
+    // Each chart's drawing time, kept on the tab (the benchmark prints it).
+    var timed = function (name, fn) {
+      var t = performance.now();
+      fn();
+      spent.push(name + ":" + Math.round(performance.now() - t));
+    };
+    if (d.courbe) { timed("courbe", function () { drawCurve(root, d.courbe, labels, payload.comparaison, (payload.sel || {}).visiteurs); }); }
+    if (d.mois) { timed("mois", function () { drawMonths(root, d.mois, labels); }); }
+    if (d.semaine) { timed("semaine", function () { drawWeek(root, d.semaine, labels); }); }
+    if (d.sejours) { timed("sejours", function () { drawStays(root, d.sejours); }); }
+    if (d.profils) { timed("profils", function () { drawProfiles(root, d.profils, labels); }); }
+    if (d.jour_nuit) { timed("jour_nuit", function () { drawDayNight(root, d.jour_nuit, labels); }); }
+    var t = performance.now();
+    return (d.origines ? drawOrigins(root, d.origines, labels) : Promise.resolve()).then(function () {
+      spent.push("carte:" + Math.round(performance.now() - t));
+      root.dataset.fvtChartsMs = spent.join(",");
+    });
   }
 
   // -- filters: apply a change without reloading the page
