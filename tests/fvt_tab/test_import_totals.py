@@ -10,8 +10,9 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from intranet.extensions import db
+from intranet.fvt_tab import series
 from intranet.fvt_tab.importer import refresh_year_totals
-from intranet.fvt_tab.models import Fact, YearTotal
+from intranet.fvt_tab.models import Fact, Series, YearTotal
 from tests.fvt_tab.conftest import csv_bytes, daily_rows, import_file, zip_bytes
 
 MAY, JULY = date(2024, 5, 1), date(2024, 7, 1)
@@ -24,15 +25,25 @@ def totals() -> list[tuple]:
                    t.value, t.days) for t in db.session.scalars(sa.select(YearTotal)))
 
 
+def series_rows() -> list[tuple]:
+    db.session.expire_all()
+    return sorted((s.zone_id, s.year, s.family, s.breakdown, s.category, s.provenance, s.origin, s.profile,
+                   s.other_place, bytes(s.days)) for s in db.session.scalars(sa.select(Series)))
+
+
 def assert_totals_as_rebuilt() -> list[tuple]:
-    """The totals the imports wrote, compared with every zone-year rebuilt from the facts."""
-    written = totals()
+    """The totals and the daily series the imports wrote, compared with every zone-year rebuilt
+    from the facts."""
+    written, written_series = totals(), series_rows()
     assert written, "no year totals written"
+    assert written_series, "no series written"
     for zone_id, year in db.session.execute(sa.select(YearTotal.zone_id, YearTotal.year).distinct()).all():
         refresh_year_totals(zone_id, year)
-    rebuilt = totals()
+        series.rebuild(db.session.connection(), zone_id, year)
+    rebuilt, rebuilt_series = totals(), series_rows()
     db.session.rollback()
     assert written == rebuilt
+    assert written_series == rebuilt_series
     return written
 
 
