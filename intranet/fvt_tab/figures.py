@@ -1,5 +1,6 @@
 """The FVT tab's figures for one zone, period and selection: what the data endpoints answer and the
-page, the CSV and the PDF show. Computed in SQL from the daily facts with the definitions of
+page, the CSV and the PDF show. Computed from the zone's daily series (``series.Store``, the
+columnar copy of the daily facts) with the definitions of
 ``summary`` (``flask fvt summary``): only daily rows (weekly ``Semaine`` files never add to them),
 total rows (``CUMUL``) out of sums and rankings, withheld values (NULL) counting as nothing, and
 ``Local`` provenance out unless asked. Breakdown files are never added to the totals or to one
@@ -10,8 +11,8 @@ stretch of N-1); N-1 is the aligned period of ``calendar.previous_period``; a wh
 is compared with the whole N-1, as ``summary`` does. Days flagged in ``DayQuality`` (outages,
 interpolated) are gaps in the daily curve, with their note.
 
-Each section is a handful of grouped statements whatever the period's length; the month and
-weekday folds are done on the per-day sums in Python (the same on SQLite and PostgreSQL).
+One statement reads the series of N and N-1 whatever the period's length; each section's sums,
+daily values and month or weekday folds are numpy over them (the same on SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
