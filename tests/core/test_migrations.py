@@ -8,6 +8,7 @@ Each test builds a fresh app on a NEW empty database: a new SQLite file, or on P
 from __future__ import annotations
 
 import os
+import time
 import uuid
 
 import pytest
@@ -22,6 +23,25 @@ from intranet.extensions import db
 from tests.conftest import USE_POSTGRES
 
 
+def _drop_database(admin, name: str) -> None:
+    """Drop the test's database once the app's connections are closed.
+
+    Not `WITH (FORCE)`: that terminates every backend on the database, and one may be an
+    autovacuum worker which a role with only CREATEDB may not terminate (the CI run of
+    2026-12-07 failed on it). A plain DROP stops autovacuum itself and waits up to 5 s for
+    other sessions; a session still closing gets a few more tries.
+    """
+    for attempt in range(5):
+        try:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+            return
+        except sa.exc.OperationalError:
+            if attempt == 4:
+                raise
+            time.sleep(1)
+
+
 @pytest.fixture
 def empty_database_url(tmp_path):
     if not USE_POSTGRES:
@@ -34,8 +54,7 @@ def empty_database_url(tmp_path):
         with admin.connect() as conn:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
         yield base.set(database=name).render_as_string(hide_password=False)
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _drop_database(admin, name)
     finally:
         admin.dispose()
 
