@@ -66,6 +66,10 @@ def card(page, key: str):
 
 
 def map_name(page) -> str:
+    """The map the person sees once they scroll to it (charts below the screen are drawn when idle
+    or when they come near it, so the page waits for every pending chart)."""
+    page.locator('[data-chart="carte"]').scroll_into_view_if_needed()
+    page.wait_for_selector('#fvt-tab[data-fvt-pending="0"]')
     return page.evaluate("echarts.getInstanceByDom(document.querySelector('[data-chart=\"carte\"]'))"
                          ".getOption().series[0].map")
 
