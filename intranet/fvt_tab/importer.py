@@ -1,9 +1,8 @@
 """Importing a delivery: all or nothing, idempotent, reported.
 
-``run_import(imp, data)`` reads the files (``reading.py``) in a thread of their own, one or two
-ahead of the writer: a damaged archive, a truncated or malformed file stops everything with a
-French error, and the caller rolls back what the files before it wrote. In the caller's
-transaction, for each file: its zone (by the code in the file name, else by the
+``run_import(imp, data)`` reads every file first (``reading.py``): a damaged archive, a truncated
+or malformed file stops everything with a French error before the database is touched. Then, in
+the caller's transaction, for each file: its zone (by the code in the file name, else by the
 ``ZoneObservation`` label; an unknown zone is created and reported for the observatory to link),
 its rows replace the rows of the same zone, family, breakdown and days (so a re-import changes
 nothing and a final delivery supersedes a provisional one; a provisional file never overwrites
@@ -14,10 +13,7 @@ detected, and the report is written. The caller commits, or rolls back on any er
 from __future__ import annotations
 
 import hashlib
-import queue
-import threading
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import PurePosixPath
@@ -25,8 +21,6 @@ from pathlib import PurePosixPath
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from flask import current_app
-from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
 from intranet.core.i18n import format_count
@@ -74,21 +68,14 @@ def _label_aliases() -> dict[str, dict[str, str]]:
     return out
 
 
-def read_upload(filename: str, data: bytes, profile: MappingProfile | None = None) -> tuple[list[Parsed], list[str]]:
+def read_upload(filename: str, data: bytes, profile: MappingProfile | None = None,
+                progress=lambda done, total: None) -> tuple[list[Parsed], list[str]]:
     """Every file of the upload, read and normalised; and the names of the files skipped."""
-    skipped: list[str] = []
-    parsed = [p for p, _n, _total in parse_upload(filename, data, profile, _label_aliases(), skipped)]
-    return parsed, skipped
-
-
-def parse_upload(filename: str, data: bytes, profile: MappingProfile | None, aliases: dict[str, dict[str, str]],
-                 skipped: list[str]) -> Iterator[tuple[Parsed, int, int]]:
-    """Each file of the upload read and normalised, as it comes: (the file, its rank, how many the
-    upload has). The files skipped are added to ``skipped``. It reads no database (the aliases are
-    given), so it may run in another thread than the writer's (``_read_ahead``)."""
+    aliases = _label_aliases()
     name = PurePosixPath(filename.replace("\\", "/")).name
     lower = name.lower()
-    found = False
+    parsed: list[Parsed] = []
+    skipped: list[str] = []
     if lower.endswith(".zip"):
         archive = reading.check_archive(data, name)
         entries = [i for i in archive.infolist() if not i.is_dir()]
@@ -99,15 +86,14 @@ def parse_upload(filename: str, data: bytes, profile: MappingProfile | None, ali
                 skipped.append(entry)
                 continue
             df = reading.read_csv(reading.read_entry(archive, info, name), meta)
-            found = True
-            yield reading.normalise(df, meta, aliases), n, len(entries)
+            parsed.append(reading.normalise(df, meta, aliases))
+            progress(n, len(entries))
     elif lower.endswith((".csv", ".txt")):
         meta = reading.parse_name(name)
         if meta is None:
             raise ReadError(_("%(name)s : nom de fichier non reconnu (attendu par exemple "
                               "Nuitee_Departement_2024B4_SALERS0.csv).", name=name))
-        found = True
-        yield reading.normalise(reading.read_csv(data, meta), meta, aliases), 1, 1
+        parsed.append(reading.normalise(reading.read_csv(data, meta), meta, aliases))
     elif lower.endswith((".xlsx", ".xlsm")):
         sheets = reading.read_workbook(data, name)
         zone_code = reading.zone_code_in(name)
@@ -118,9 +104,7 @@ def parse_upload(filename: str, data: bytes, profile: MappingProfile | None, ali
                 if not profile.sheet and len(frame) < profile.header_row:  # a chart or an empty sheet
                     skipped.append(f"{name} › {sheet_name}")
                     continue
-                for part in _profiled_sheet(frame, sheet_name, name, profile, aliases, zone_code):
-                    found = True
-                    yield part, n, len(sheets)
+                parsed.extend(_profiled_sheet(frame, sheet_name, name, profile, aliases, zone_code))
                 continue
             meta = reading.parse_name(f"{sheet_name}_2000B1.csv")
             if meta is None:
@@ -128,61 +112,13 @@ def parse_upload(filename: str, data: bytes, profile: MappingProfile | None, ali
                 continue
             meta.name, meta.zone_code, meta.year, meta.bimestre = f"{name} › {sheet_name}", zone_code, None, None
             meta.is_weekly = meta.is_weekly or "semaine" in name.lower()
-            for part in _per_zone(reading.sheet_as_long(frame, 1, meta.name), meta, aliases):
-                found = True
-                yield part, n, len(sheets)
+            parsed.extend(_per_zone(reading.sheet_as_long(frame, 1, meta.name), meta, aliases))
+            progress(n, len(sheets))
     else:
         raise ReadError(_("%(name)s : type de fichier non pris en charge (ZIP, CSV ou Excel .xlsx).", name=name))
-    if not found:
+    if not parsed:
         raise ReadError(_("%(name)s ne contient aucun fichier Flux Vision reconnu.", name=name))
-
-
-_END = object()
-
-
-def _read_ahead(files: Iterator, ahead: int = 2) -> Iterator:
-    """``files`` run in a thread of their own, at most ``ahead`` files in advance of the caller: the
-    next file is parsed while the database writes this one (the write releases the GIL in the
-    driver, the parse in pandas' C reader; on 2 cores the two overlap). Its exceptions reach the
-    caller at the point where the file would have come. When the caller stops early (an error
-    while writing), the thread is told to stop and joined."""
-    app = current_app._get_current_object()
-    locale = get_locale()
-    out: queue.Queue = queue.Queue(maxsize=ahead)
-    stop = threading.Event()
-
-    def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                out.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        with app.app_context(), force_locale(str(locale) if locale else "fr"):
-            try:
-                for item in files:
-                    if not put(item):
-                        return
-                put(_END)
-            except BaseException as exc:  # handed to the caller, raised there  # noqa: BLE001
-                put(exc)
-
-    thread = threading.Thread(target=produce, name="fvt-read-ahead", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = out.get()
-            if item is _END:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join()
+    return parsed, skipped
 
 
 def _per_zone(body: pd.DataFrame, meta: reading.FileInfo, aliases: dict[str, dict[str, str]]) -> list[Parsed]:
@@ -459,22 +395,6 @@ def detect_outages(zone_id: int, year: int) -> list[date]:
     return found
 
 
-def _load(p: Parsed, imp: Import, report: dict, issues: list[ImportIssue], zones: dict) -> None:
-    """One parsed file written to its zone, and reported."""
-    key = (p.info.zone_code, p.zone_label)
-    zone = zones.get(key) or zones.setdefault(key, resolve_zone(*key, report))
-    count = _write(p, zone, imp, report)
-    report["files"].append({"name": p.info.name, "family": p.info.family, "breakdown": p.info.breakdown,
-                            "zone": zone.code, "weekly": p.info.is_weekly, "read": p.rows_read,
-                            "loaded": count, "rejected": len(p.rejected)})
-    for dimension, labels in p.unknown.items():
-        report["unknown_labels"].setdefault(dimension, set()).update(labels)
-    for line, reason in p.rejected:
-        if len(issues) < MAX_ISSUES:
-            issues.append(ImportIssue(import_id=imp.id, file=p.info.name[:255], line=line, severity="error",
-                                      message=reason))
-
-
 def run_import(imp: Import, data: bytes, progress=lambda pct: None) -> Import:
     """Read, check and load one upload into the store (in the caller's transaction)."""
     digest = sha256(data)
@@ -484,23 +404,30 @@ def run_import(imp: Import, data: bytes, progress=lambda pct: None) -> Import:
                              date=previous.created_at.strftime("%d/%m/%Y"), id=previous.id))
     imp.sha256 = digest
     profile = db.session.get(MappingProfile, imp.mapping_profile_id) if imp.mapping_profile_id else None
-    skipped: list[str] = []
+    try:
+        parsed, skipped = read_upload(imp.filename, data, profile,
+                                      progress=lambda done, total: progress(int(40 * done / max(total, 1))))
+    except ReadError as exc:
+        raise ImportFailed(str(exc)) from exc
     report: dict = {"files": [], "skipped_files": skipped, "unknown_labels": {}, "new_zones": []}
     issues: list[ImportIssue] = []
     loaded = read = rejected = 0
-    zones: dict[tuple[str, str], Zone] = {}  # a delivery's dozen files name the same zone: looked up once
-    files = _read_ahead(parse_upload(imp.filename, data, profile, _label_aliases(), skipped))
-    try:
-        for p, n, total in files:
-            _load(p, imp, report, issues, zones)
-            read += p.rows_read
-            loaded += report["files"][-1]["loaded"]
-            rejected += len(p.rejected)
-            progress(int(85 * n / max(total, 1)))
-    except ReadError as exc:  # a later file is unreadable: the caller rolls back what was written
-        raise ImportFailed(str(exc)) from exc
-    finally:
-        files.close()  # an error while writing: the reading thread stops now, not when the traceback goes
+    for n, p in enumerate(parsed, 1):
+        zone = resolve_zone(p.info.zone_code, p.zone_label, report)
+        count = _write(p, zone, imp, report)
+        read += p.rows_read
+        loaded += count
+        rejected += len(p.rejected)
+        report["files"].append({"name": p.info.name, "family": p.info.family, "breakdown": p.info.breakdown,
+                                "zone": zone.code, "weekly": p.info.is_weekly, "read": p.rows_read,
+                                "loaded": count, "rejected": len(p.rejected)})
+        for dimension, labels in p.unknown.items():
+            report["unknown_labels"].setdefault(dimension, set()).update(labels)
+        for line, reason in p.rejected:
+            if len(issues) < MAX_ISSUES:
+                issues.append(ImportIssue(import_id=imp.id, file=p.info.name[:255], line=line, severity="error",
+                                          message=reason))
+        progress(40 + int(45 * n / len(parsed)))
     outages: dict[str, list[str]] = {}
     written = report.pop("_written", {})
     for (zone_id, year), families in sorted(report.pop("_touched", {}).items()):
