@@ -412,8 +412,10 @@ def run_import(imp: Import, data: bytes, progress=lambda pct: None) -> Import:
     report: dict = {"files": [], "skipped_files": skipped, "unknown_labels": {}, "new_zones": []}
     issues: list[ImportIssue] = []
     loaded = read = rejected = 0
+    zones: dict[tuple[str, str], Zone] = {}  # a delivery's dozen files name the same zone: looked up once
     for n, p in enumerate(parsed, 1):
-        zone = resolve_zone(p.info.zone_code, p.zone_label, report)
+        key = (p.info.zone_code, p.zone_label)
+        zone = zones.get(key) or zones.setdefault(key, resolve_zone(*key, report))
         count = _write(p, zone, imp, report)
         read += p.rows_read
         loaded += count
