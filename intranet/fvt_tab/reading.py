@@ -241,7 +241,8 @@ def _used(info: FileInfo):
 
 def _parse(data: bytes, encoding: str, sep: str, info: FileInfo) -> pd.DataFrame:
     """pandas' C parser on the bytes: the volume straight to floats (only a blank is missing: withheld),
-    the other columns as text; a volume column that is not plain numbers (« 1 234 », « 12,5 ») is
+    the other columns as categories of text (the reader numbers each distinct text once, so no
+    Python string is made per cell); a volume column that is not plain numbers (« 1 234 », « 12,5 ») is
     read as text and parsed by ``normalise``."""
     text = dict(sep=sep, encoding="utf-8-sig" if encoding == "utf-8" else encoding, engine="c",
                 keep_default_na=False, skip_blank_lines=True, index_col=False, usecols=_used(info),
@@ -251,11 +252,11 @@ def _parse(data: bytes, encoding: str, sep: str, info: FileInfo) -> pd.DataFrame
     volume = [h for h in header if _canonical(h) == "Volume"]
     if len(volume) == 1:
         try:
-            return pd.read_csv(io.BytesIO(data), dtype=defaultdict(lambda: object, {volume[0]: "float64"}),
+            return pd.read_csv(io.BytesIO(data), dtype=defaultdict(lambda: "category", {volume[0]: "float64"}),
                                na_values={volume[0]: [""]}, **text)
         except ValueError:
             pass  # not plain numbers: read as text below
-    return pd.read_csv(io.BytesIO(data), dtype=object, na_filter=False, **text)
+    return pd.read_csv(io.BytesIO(data), dtype="category", na_filter=False, **text)
 
 
 def read_csv(data: bytes, info: FileInfo) -> pd.DataFrame:
@@ -332,7 +333,12 @@ class _Coded:
 
 
 def _distinct(series: pd.Series) -> _Coded:
-    """A column of text as its distinct values (each parsed or mapped once) and each row's index."""
+    """A column of text as its distinct values (each parsed or mapped once) and each row's index.
+    A CSV's columns come as categories (``_parse``): pandas' reader has numbered them already."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes = series.cat.codes.to_numpy()
+        if not (codes < 0).any():  # no missing cell (read with keep_default_na=False: none)
+            return _Coded(_objects([str(u) for u in series.cat.categories]), codes.astype(np.intp))
     idx, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=False)
     return _Coded(_objects([str(u) for u in uniques]), idx)
 

@@ -222,9 +222,9 @@
       if (job) { run(job); }
     });
   }, {rootMargin: "300px 0px"});
-  function onScreen(el) {
+  function onScreen(el) {  // at least partly in the window now (the observer draws the next ones ahead)
     var r = el.getBoundingClientRect();
-    return r.width > 0 && r.bottom > -300 && r.top < window.innerHeight + 300;
+    return r.width > 0 && r.bottom > 0 && r.top < window.innerHeight;
   }
   function run(job) {
     queue = queue.filter(function (j) { return j !== job; });
