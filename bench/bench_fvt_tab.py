@@ -11,7 +11,7 @@ SQL, JSON or templates) as an animateur, who may read every zone; the zones take
 and the best round's p95 is compared with the target (``bench.common.summarize``), every round
 printed beside it, with the SQL statements of one request.
 
-The redraw: the app served on 127.0.0.1 by werkzeug in a thread, Debian's Chromium driven by
+The redraw: the app served on 127.0.0.1 by werkzeug in a forked process, Debian's Chromium driven by
 Playwright, logged in through the form; each filter change (provenance, visitors, period, year)
 is timed by the page itself, from the change event to the last chart on screen drawn
 (``data-fvt-redraw-ms``, set by ``fvt-tab.js``), and read back once the tab says « ready ». The
@@ -25,8 +25,8 @@ redraws. ``full``: 11 zones × 5 years, 5 rounds × 30, 20 redraws.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
-import threading
 import time
 from datetime import date
 
@@ -133,9 +133,16 @@ def _redraws(app, code: str, n: int) -> list[int]:
     from werkzeug.serving import make_server
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not one line per static file
+    # The server in a process of its own, as a real one: in this process its thread would share the
+    # GIL with Playwright's client, which handles an event per request and response of the page.
+    # Bound here, then forked (before Playwright starts a thread): no port to race for.
+    from intranet.extensions import db
+
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    db.engine.dispose()  # the child opens its own connections
+    child = multiprocessing.get_context("fork").Process(target=server.serve_forever, daemon=True)
+    child.start()
+    server.socket.close()  # the child's copy serves
     base = f"http://127.0.0.1:{server.server_port}"
     changes = [("radio", "#f-provenance-etrangers"), ("radio", "#f-provenance-tous"),
                ("select", "#f-periode", "vacances-printemps"), ("radio", "#f-visiteurs-excursionnistes"),
@@ -178,8 +185,8 @@ def _redraws(app, code: str, n: int) -> list[int]:
             finally:
                 browser.close()
     finally:
-        server.shutdown()
-        thread.join(5)
+        child.terminate()
+        child.join(5)
     print(f"[{NAME}]   each redraw's answer, swap and charts (ms): {'; '.join(splits)}")
     print(f"[{NAME}]   each chart on screen drawn in (ms): {'; '.join(charts)}")
     print(f"[{NAME}]   every chart drawn, those below the screen included (ms): "
