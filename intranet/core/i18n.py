@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from babel import dates, numbers
 from flask import Flask, current_app, g, has_request_context, request
 from flask.globals import _cv_app
-from flask_babel import format_date, get_locale, get_timezone, get_translations, gettext
+from flask_babel import format_date, get_locale, get_timezone, get_translations
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from jinja2 import pass_context
 from markupsafe import Markup
@@ -60,6 +61,19 @@ def current_translations():
     if found is None:
         found = cache[locale] = get_translations()
     return found
+
+
+def gettext(string: str, **variables) -> str:
+    """Flask-Babel's ``gettext`` through the catalog kept per application and locale: Flask-Babel
+    looks its context up three times per text, and a page of figures translates about a hundred
+    labels (the FVT tab's answer spent ~5 ms there)."""
+    text = current_translations().ugettext(string)
+    return text % variables if variables else text
+
+
+def lazy_gettext(string: str, **variables) -> LazyString:
+    """Flask-Babel's ``lazy_gettext``, resolved by ``gettext`` above."""
+    return LazyString(gettext, string, **variables)
 
 
 def _template_gettext(text: str) -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
-from flask_babel import lazy_gettext as _l
+from intranet.core.i18n import lazy_gettext as _l
 
 ALIGNMENT = timedelta(weeks=52)
 SCHOOL_ZONES = ("A", "B", "C")

@@ -10,9 +10,9 @@ import csv
 import io
 
 from flask_babel import format_decimal
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
+from intranet.core.i18n import gettext as _
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.fvt_tab.models import Zone
 from intranet.fvt_tab.selection import INDICATORS, MOMENTS, PROVENANCES, VISITORS, Selection
 from intranet.fvt_tab.summary import SOURCE

@@ -23,9 +23,9 @@ from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import has_request_context, request
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
+from intranet.core.i18n import gettext as _
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.extensions import db
 from intranet.fvt_tab import calendar
 from intranet.fvt_tab.models import DayQuality, Fact, YearTotal, Zone

@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-
+from intranet.core.i18n import gettext as _
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.fvt_tab import calendar
 
 VISITORS = {  # key: (label, categories)

@@ -14,11 +14,11 @@ from datetime import date
 
 import sqlalchemy as sa
 from flask import Response, abort, jsonify, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
+from intranet.core.i18n import gettext as _
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.settings import get_setting
 from intranet.extensions import db
 from intranet.fvt_tab import access, calendar, figures, selection

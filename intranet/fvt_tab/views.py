@@ -25,12 +25,12 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from intranet.core import jobs
 from intranet.core.audit import audit
+from intranet.core.i18n import gettext as _
 from intranet.core.i18n import ngettext
 from intranet.core.models import Job, Territory
 from intranet.core.permissions import require
