@@ -16,6 +16,7 @@ edit lives here: zone aliases, label aliases, mapping profiles, day-quality flag
 from __future__ import annotations
 
 from datetime import date, datetime
+from uuid import uuid4
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -40,6 +41,11 @@ class Zone(db.Model):
     latitude: Mapped[float | None] = mapped_column(sa.Float)
     longitude: Mapped[float | None] = mapped_column(sa.Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A new random token each time the zone's series are written (``series._replace``, in the same
+    # transaction): the tab keeps a zone's series in memory under it (``figures._store``). Random,
+    # not a counter: a database rebuilt or restored reuses zone ids and counts, never tokens.
+    # Empty (zones from before the column): never kept.
+    series_version: Mapped[str] = mapped_column(sa.String(32), default=lambda: uuid4().hex, server_default="")
 
     territory: Mapped[Territory | None] = relationship()
     aliases: Mapped[list[ZoneAlias]] = relationship(back_populates="zone", cascade="all, delete-orphan",

@@ -19,12 +19,13 @@ the facts; the migration and the benchmarks' fills use it, and a test keeps both
 from __future__ import annotations
 
 from datetime import date, timedelta
+from uuid import uuid4
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from intranet.fvt_tab.models import Fact, Series
+from intranet.fvt_tab.models import Fact, Series, Zone
 
 KEYS = ("family", "breakdown", "category", "provenance", "origin", "profile", "other_place")
 DAYS = 366
@@ -107,6 +108,8 @@ def _replace(conn, zone_id: int, year: int, pairs, arrays: dict[tuple, np.ndarra
             for key, values in arrays.items() if (values != NO_ROW).any()]
     if rows:
         conn.execute(sa.insert(Series), rows)
+    # A new token: what a process keeps of the zone's series (``figures._store``) is read again.
+    conn.execute(sa.update(Zone).where(Zone.id == zone_id).values(series_version=uuid4().hex))
 
 
 def import_series(conn, zone_id: int, year: int,
@@ -192,6 +195,7 @@ class Store:
         self.matrix = np.full((len(index), self.width), NO_ROW, dtype=np.int64)
         for i, offset, n, data in placed:
             self.matrix[i, offset:offset + n] = decode(data)[:n]
+        self.matrix.setflags(write=False)  # a store is shared by the requests of a process (figures._store)
         keys = list(index)
         self.codes: dict[str, np.ndarray] = {}
         self.texts: dict[str, list[str]] = {}

@@ -30,6 +30,7 @@ NNBSP = "\u202f"
 TOURISTS = {"NonLocal", "Etranger"}  # « nuitées touristiques »: Local left out by default (FVT.md)
 OTHER = "CHATAIGNERAIE0"  # a second territory, one day of figures: the zone-against-zone comparison
 OTHER_NIGHTS = {"NonLocal": 3000, "Etranger": 456}
+OTHER_DAY = "2024-07-01"  # its one day
 _ROWS: dict[str, list[dict]] = {}  # the imported FVT tables, kept for the next tests of this process
 
 
@@ -412,6 +413,31 @@ def test_the_figures_cost_a_bounded_number_of_statements(salers, client, login, 
         get_json(client, "annee=2024")
     # Twelve times the days, about the same statements (the whole year's N-1 skips one lookup).
     assert abs(year() - month()) <= 4 and year() <= 50
+
+
+def test_a_new_delivery_shows_on_the_next_request_although_the_process_keeps_the_series(salers, client, login):
+    """figures._store keeps a zone's series in memory under its version: an import writes a new
+    version with the series, so the next answer is the new delivery's, never the kept one."""
+    from intranet.fvt_tab import figures
+
+    login(salers["member"])
+    query = f"annee=2024&periode=dates&du={OTHER_DAY}&au={OTHER_DAY}"
+    before = cards(get_json(client, query, OTHER))["nuitees_touristes"]["n"]
+    assert before == sum(OTHER_NIGHTS.values())
+    assert cards(get_json(client, query, OTHER))["nuitees_touristes"]["n"] == before  # now from what is kept
+    assert any(key[0] == _zone_id(OTHER) for key in figures.KEPT._stores)
+    corrected = {"NonLocal": 3100, "Etranger": 500}
+    rows = daily_rows(date.fromisoformat(OTHER_DAY), zone="Châtaigneraie", provenances=list(corrected),
+                      volume=lambda r: corrected[r["Provenance"]])
+    import_file("Livraison 2024B4 corrigée.zip", zip_bytes({f"Nuitee_2024B4_{OTHER}.csv": orange_csv(rows)}))
+    assert cards(get_json(client, query, OTHER))["nuitees_touristes"]["n"] == 3600
+
+
+def _zone_id(code: str) -> int:
+    from intranet.extensions import db
+    from intranet.fvt_tab.models import Zone
+
+    return db.session.scalar(sa.select(Zone.id).where(Zone.code == code))
 
 
 # -- the network overview --------------------------------------------------------------------------------
