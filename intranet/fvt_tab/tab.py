@@ -113,8 +113,9 @@ def zone(code: str):
         DayQuality.zone_id == z.id, DayQuality.day >= date(sel.year, 1, 1), DayQuality.day <= date(sel.year, 12, 31))
         .order_by(DayQuality.day)).all()
     zones = access.visible_zones(current_user)
-    template = "fvt_tab/_tab.html" if request.args.get("fragment") == "1" else "fvt_tab/zone.html"
-    return render_template(template, zone=z, level=level, years=years, year=sel.year, sel=sel, data=data,
+    fragment = request.args.get("fragment") == "1"
+    return render_template("fvt_tab/_tab.html" if fragment else "fvt_tab/zone.html", fragment=fragment,
+                           zone=z, level=level, years=years, year=sel.year, sel=sel, data=data,
                            comparison=comparison, panel=panel(z, sel, years, zones), quality=quality,
                            arriving=arriving_for(z.code), action_form=FlaskForm(), source=SOURCE,
                            methodology=methodology(), school_zone=school_zone())

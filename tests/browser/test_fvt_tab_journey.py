@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -152,6 +153,18 @@ def test_an_office_member_explores_their_territory(app, live_server, page, shot)
     expect(page.locator("#f-visiteurs-locaux")).to_be_disabled()
     expect(page.locator("main")).to_contain_text("Les étrangers ne sont pas des locaux.")
     shot(page, "fvt-tab-etrangers-1280")
+    # The daily curve's table of the swapped figures, filled in the browser when it is opened, is
+    # the one the server writes for the same address.
+    table = page.locator('table[data-table="courbe"]')
+    expect(table.locator("tbody tr")).to_have_count(0)  # the fragment leaves it empty
+    table.locator("xpath=ancestor::details/summary").click()
+    in_browser = table.locator("tbody tr").evaluate_all(
+        "rows => rows.map(r => Array.from(r.cells, c => c.textContent))")
+    html = page.request.get(page.url).text()
+    body = re.search(r'data-table="courbe">.*?<tbody>(.*?)</tbody>', html, re.S).group(1)
+    from_server = [re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row) for row in re.findall(r"<tr>(.*?)</tr>", body)]
+    assert len(from_server) > 30 and len(from_server[0]) >= 3
+    assert in_browser == from_server
     page.go_back()  # back: the French map again
     wait_ready(page)
     expect(page.locator("#f-provenance-tous")).to_be_checked()

@@ -175,6 +175,34 @@
     });
   }
 
+  // -- the daily curve's data table: the fragment a filter change swaps in leaves its body empty (a
+  // year is 366 rows, half the fragment); filled here from the page's figures when the table is
+  // opened or printed, with the cells fvt_daily_rows writes on the server (a test compares both).
+  var CELL = new Intl.NumberFormat("fr-FR", {maximumFractionDigits: 3});
+  function fillDaily(root) {
+    var body = root.querySelector("tbody[data-fvt-daily-rows]");
+    if (!body || body.rows.length) { return; }
+    var payload = readJson(root, "[data-fvt-json]");
+    var c = payload && payload.data && payload.data.courbe;
+    if (!c) { return; }
+    var columns = c.series.map(function (s) { return s.valeurs; });
+    if (c.n1) { columns.push(c.n1.valeurs); }
+    var rows = document.createDocumentFragment();
+    c.jours.forEach(function (iso, i) {
+      var tr = document.createElement("tr"), th = document.createElement("th");
+      th.scope = "row";
+      th.textContent = iso.slice(8, 10) + "/" + iso.slice(5, 7) + "/" + iso.slice(0, 4);
+      tr.appendChild(th);
+      columns.forEach(function (values) {
+        var td = document.createElement("td"), v = i < values.length ? values[i] : null;
+        td.textContent = v === null || v === undefined ? "—" : CELL.format(v);
+        tr.appendChild(td);
+      });
+      rows.appendChild(tr);
+    });
+    body.appendChild(rows);
+  }
+
   // -- the network's territories on a map (animateurs' overview)
   function drawNetwork(box) {
     var rows = readJson(box, "[data-fvt-network-json]") || [];
@@ -242,7 +270,11 @@
     while (queue.length && (deadline.didTimeout || deadline.timeRemaining() > 6)) { run(queue[0]); }
     if (queue.length) { idle(drain, {timeout: 1500}); }
   }
-  window.addEventListener("beforeprint", function () { while (queue.length) { run(queue[0]); } });
+  window.addEventListener("beforeprint", function () {
+    while (queue.length) { run(queue[0]); }
+    var root = document.getElementById("fvt-tab");
+    if (root) { fillDaily(root); }
+  });
 
   function draw(root, started) {
     charts = charts.filter(function (c) {  // the charts whose box left the page go
@@ -279,7 +311,7 @@
     if (d.jour_nuit) { put("jour_nuit", function () { drawDayNight(root, d.jour_nuit, labels); }); }
     if (d.origines) { put("carte", function () { return drawOrigins(root, d.origines, labels); }); }
     root.dataset.fvtPending = String(queue.length);
-    if (queue.length) { idle(drain, {timeout: 1500}); } else { root.dataset.fvtCompleteMs = ""; }
+    if (queue.length) { idle(drain, {timeout: 1500}); }
     return Promise.all(waits).then(function () {
       root.dataset.fvtChartsMs = spent.join(",") + (queue.length ? " (+" + queue.map(function (j) { return j.name; }).join(",") + " later)" : "");
       if (!queue.length) { root.dataset.fvtCompleteMs = String(Math.round(performance.now() - queueStarted)); }
@@ -370,6 +402,9 @@
       // Dates are typed digit by digit: wait for a pause. A click on a choice applies at once.
       if (/^(du|au)2?$/.test(name)) { timer = setTimeout(go, 300); } else { go(); }
     });
+    root.addEventListener("toggle", function (e) {  // toggle does not bubble: caught on the way down
+      if (e.target.open) { fillDaily(root); }
+    }, true);
     root.addEventListener("submit", function (e) {
       var form = e.target;
       if (!form.hasAttribute("data-fvt-filters")) { return; }
