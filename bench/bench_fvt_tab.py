@@ -167,6 +167,9 @@ def _redraws(app, code: str, n: int) -> list[int]:
                 page.wait_for_selector("#fvt-tab[data-fvt-state=ready]")
                 for i in range(n + 2):  # the first two warm the caches (map geometries)
                     change = changes[i % len(changes)]
+                    # A person reads the figures before the next click: each change starts from a
+                    # settled page, not while Chromium still paints the charts drawn last.
+                    page.wait_for_timeout(300)
                     page.evaluate("document.getElementById('fvt-tab').dataset.fvtState = 'changing'")
                     if change[0] == "radio":
                         page.locator(change[1]).check()
