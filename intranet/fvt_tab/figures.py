@@ -96,10 +96,6 @@ class _KeptStores:
                 _key, dropped = self._stores.popitem(last=False)
                 total -= dropped.matrix.nbytes
 
-    def clear(self) -> None:
-        with self._lock:
-            self._stores.clear()
-
 
 KEPT = _KeptStores()
 _VERSION = sa.select(Zone.series_version).where(Zone.id == sa.bindparam("zone"))
