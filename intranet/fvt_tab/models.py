@@ -135,7 +135,9 @@ class Fact(db.Model):
     )
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
-    zone_id: Mapped[int] = mapped_column(sa.ForeignKey("fvt_tab_zones.id", ondelete="CASCADE"))
+    # No foreign key (migration 0017): on PostgreSQL it costs a trigger per row written, and the
+    # importer writes facts only for the zone it has just resolved; zones are never deleted.
+    zone_id: Mapped[int] = mapped_column()
     family: Mapped[str] = mapped_column(sa.String(30))
     breakdown: Mapped[str] = mapped_column(sa.String(15), default="")
     is_weekly: Mapped[bool] = mapped_column(sa.Boolean, default=False)

@@ -241,9 +241,10 @@ def _used(info: FileInfo):
 
 def _parse(data: bytes, encoding: str, sep: str, info: FileInfo) -> pd.DataFrame:
     """pandas' C parser on the bytes: the volume straight to floats (only a blank is missing: withheld),
-    the other columns as categories of text (the reader numbers each distinct text once, so no
-    Python string is made per cell); a volume column that is not plain numbers (« 1 234 », « 12,5 ») is
-    read as text and parsed by ``normalise``."""
+    the other columns as text (the reader makes one Python string per distinct text of a column, and
+    ``normalise`` numbers them: ``_distinct``; read as categories instead, pandas spends twice as long
+    building and sorting the categories); a volume column that is not plain numbers (« 1 234 »,
+    « 12,5 ») is read as text and parsed by ``normalise``."""
     text = dict(sep=sep, encoding="utf-8-sig" if encoding == "utf-8" else encoding, engine="c",
                 keep_default_na=False, skip_blank_lines=True, index_col=False, usecols=_used(info),
                 low_memory=False)
@@ -252,11 +253,11 @@ def _parse(data: bytes, encoding: str, sep: str, info: FileInfo) -> pd.DataFrame
     volume = [h for h in header if _canonical(h) == "Volume"]
     if len(volume) == 1:
         try:
-            return pd.read_csv(io.BytesIO(data), dtype=defaultdict(lambda: "category", {volume[0]: "float64"}),
+            return pd.read_csv(io.BytesIO(data), dtype=defaultdict(lambda: object, {volume[0]: "float64"}),
                                na_values={volume[0]: [""]}, **text)
         except ValueError:
             pass  # not plain numbers: read as text below
-    return pd.read_csv(io.BytesIO(data), dtype="category", na_filter=False, **text)
+    return pd.read_csv(io.BytesIO(data), dtype=object, na_filter=False, **text)
 
 
 def read_csv(data: bytes, info: FileInfo) -> pd.DataFrame:
@@ -328,17 +329,14 @@ class _Coded:
 
     def groups(self) -> tuple[np.ndarray, int]:
         """Each row's number, equal for equal values (None included), and how many numbers."""
-        numbers, uniques = pd.factorize(pd.Series(self.values, dtype=object), use_na_sentinel=False)
-        return numbers[self.idx], len(uniques)
+        # A few dozen values (texts, days, None): a dict numbers them faster than pandas is called.
+        first: dict = {}
+        numbers = np.array([first.setdefault(v, len(first)) for v in self.values.tolist()], dtype=np.intp)
+        return numbers[self.idx], len(first)
 
 
 def _distinct(series: pd.Series) -> _Coded:
-    """A column of text as its distinct values (each parsed or mapped once) and each row's index.
-    A CSV's columns come as categories (``_parse``): pandas' reader has numbered them already."""
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        codes = series.cat.codes.to_numpy()
-        if not (codes < 0).any():  # no missing cell (read with keep_default_na=False: none)
-            return _Coded(_objects([str(u) for u in series.cat.categories]), codes.astype(np.intp))
+    """A column of text as its distinct values (each parsed or mapped once) and each row's index."""
     idx, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=False)
     return _Coded(_objects([str(u) for u in uniques]), idx)
 
