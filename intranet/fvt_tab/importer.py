@@ -223,7 +223,7 @@ def _write(parsed: Parsed, zone: Zone, imp: Import, report: dict) -> int:
         "is_provisional": [imp.is_provisional] * n, "import_id": [imp.id] * n}
     _bulk_insert(columns, n)
     for year in range(first.year, last.year + 1):
-        report.setdefault("_touched", {}).setdefault((zone.id, year), set()).add((info.family, info.breakdown))
+        report.setdefault("_touched", set()).add((zone.id, year))
     if not info.is_weekly:  # the rows the year totals will add up without reading them back
         report.setdefault("_written", {}).setdefault((zone.id, info.family, info.breakdown), []).append(
             (first, last, rows))
@@ -280,84 +280,35 @@ def _rebuild_totals(zone_id: int, year: int, facts_scope, totals_scope) -> None:
         select))
 
 
-def import_year_totals(zone_id: int, year: int, families: set[tuple[str, str]],
-                       written: dict[tuple[int, str, str], list[tuple[date, date, pd.DataFrame]]]) -> None:
-    """The year totals of the (family, breakdown) pairs an import touched, as ``refresh_year_totals``
-    computes them, without reading back what the import has just written: the daily rows it wrote
-    (``written``: per zone, family and breakdown, each file's first and last day and rows, in the
-    order written) are added up in memory, and only the other days of the year are read from the
-    facts."""
-    start, end = date(year, 1, 1), date(year, 12, 31)
-    keys = ["family", "breakdown", "category", "provenance", "origin", "profile"]
-    sums: dict[tuple, list] = {}  # key → [sum of the values, number of values]
-    columns: dict[str, list[np.ndarray]] = {k: [] for k in [*keys, "value"]}
-    others: dict[tuple[str, str], list[tuple[date, date]]] = {}  # the days of the year not rewritten
-    for family, breakdown in sorted(families):
-        parts = written.get((zone_id, family, breakdown), [])
-        for i, (first, last, rows) in enumerate(parts):
-            days = rows["day"]
-            keep = ~rows["is_total"].to_numpy(dtype=bool)
-            if first < start or last > end:  # a file across two years
-                keep &= ((days >= start) & (days <= end)).to_numpy()
-            for later_first, later_last, _rows in parts[i + 1:]:  # a later file replaced these days
-                keep &= ~((days >= later_first) & (days <= later_last)).to_numpy()
-            columns["family"].append(np.full(int(keep.sum()), family, dtype=object))
-            columns["breakdown"].append(np.full(int(keep.sum()), breakdown, dtype=object))
-            for key in keys[2:]:
-                columns[key].append(rows[key].to_numpy(dtype=object)[keep])
-            columns["value"].append(rows["value"].to_numpy(dtype=float)[keep])
-        rewritten = sorted((max(first, start), min(last, end)) for first, last, _rows in parts
-                           if first <= end and last >= start)
-        ranges, cursor = [], start
-        for first, last in rewritten:
-            if first > cursor:
-                ranges.append((cursor, first - timedelta(days=1)))
-            cursor = max(cursor, last + timedelta(days=1))
-        if cursor <= end:
-            ranges.append((cursor, end))
-        others[(family, breakdown)] = ranges
-    if columns["value"]:
-        # The rows written, added up by key with numpy: each key column numbered, the numbers combined.
-        group = np.zeros(sum(len(v) for v in columns["value"]), dtype=np.int64)
-        for key in keys:
-            numbers, uniques = pd.factorize(np.concatenate(columns[key]))
-            group = group * max(len(uniques), 1) + numbers
-        group_ids, first_row, inverse = np.unique(group, return_index=True, return_inverse=True)
-        values = np.concatenate(columns["value"])
-        totals = np.bincount(inverse, weights=np.nan_to_num(values), minlength=len(group_ids))
-        counts = np.bincount(inverse, weights=~np.isnan(values), minlength=len(group_ids))
-        labels = zip(*(np.concatenate(columns[key])[first_row].tolist() for key in keys), strict=True)
-        for key, total, count in zip(labels, totals.tolist(), counts.tolist(), strict=True):
-            sums[key] = [int(total), int(count)]
-    # The days not rewritten, read from the facts: one statement per range of days (a range of the
-    # natural key's index), for every family and breakdown that has the same ranges.
-    f = Fact
-    by_ranges: dict[tuple, list[tuple[str, str]]] = defaultdict(list)
-    for pair, ranges in others.items():
-        by_ranges[tuple(ranges)].append(pair)
-    for ranges, pairs in by_ranges.items():
-        wanted = set(pairs)
-        for lo, hi in ranges:
-            stored = db.session.execute(
-                sa.select(f.family, f.breakdown, f.category, f.provenance, f.origin, f.profile, sa.func.sum(f.value),
-                          sa.func.count(f.value))
-                .where(f.zone_id == zone_id, f.family.in_({p[0] for p in pairs}),
-                       f.breakdown.in_({p[1] for p in pairs}), f.is_weekly.is_(False), f.day >= lo, f.day <= hi,
-                       f.is_total.is_(False))
-                .group_by(f.family, f.breakdown, f.category, f.provenance, f.origin, f.profile))
-            for *key, total, count in stored:
-                if (key[0], key[1]) not in wanted:  # a pair of the IN lists that this import did not touch
-                    continue
-                entry = sums.setdefault(tuple(key), [0, 0])
-                entry[0] += total or 0
-                entry[1] += count
+def import_year_totals(zone_id: int, year: int, arrays: dict[tuple, np.ndarray]) -> None:
+    """The year totals of the (family, breakdown) pairs whose series an import has just brought up to
+    date (``series.import_series``), as ``refresh_year_totals`` computes them from the facts, added
+    up from those series instead: each holds the 366 days of one key (weekly and total rows left
+    out, as from the totals), so a key's total is the sum of its days with a value and its count
+    those days (withheld ones are no value), over its other places. A few thousand series of
+    numpy, where the facts are a hundred thousand rows."""
+    if not arrays:
+        return
+    keys = list(arrays)
+    matrix = np.stack([arrays[k] for k in keys])
+    present = matrix >= 0  # WITHHELD and NO_ROW are negative
+    sums = np.where(present, matrix, 0).sum(axis=1).tolist()
+    counts = present.sum(axis=1).tolist()
+    seen = (matrix != series.NO_ROW).any(axis=1).tolist()  # a key with a line (withheld ones included)
+    totals: dict[tuple, list[int]] = {}
+    for key, total, count, has_row in zip(keys, sums, counts, seen, strict=True):
+        if has_row:
+            entry = totals.setdefault(key[:6], [0, 0])  # other_place is not a key of the totals
+            entry[0] += total
+            entry[1] += count
     db.session.execute(sa.delete(YearTotal).where(
         YearTotal.zone_id == zone_id, YearTotal.year == year,
-        sa.tuple_(YearTotal.family, YearTotal.breakdown).in_(sorted(families))))
-    new_rows = [dict(zip(keys, key, strict=True), zone_id=zone_id, year=year, value=total if count else None,
-                     days=count) for key, (total, count) in sums.items()]
-    if new_rows:
-        db.session.execute(sa.insert(YearTotal), new_rows)
+        sa.tuple_(YearTotal.family, YearTotal.breakdown).in_(sorted({key[:2] for key in keys}))))
+    names = ["family", "breakdown", "category", "provenance", "origin", "profile"]
+    rows = [dict(zip(names, key, strict=True), zone_id=zone_id, year=year, value=total if count else None, days=count)
+            for key, (total, count) in totals.items()]
+    if rows:
+        db.session.execute(sa.insert(YearTotal), rows)
 
 
 def detect_outages(zone_id: int, year: int) -> list[date]:
@@ -432,9 +383,8 @@ def run_import(imp: Import, data: bytes, progress=lambda pct: None) -> Import:
         progress(40 + int(45 * n / len(parsed)))
     outages: dict[str, list[str]] = {}
     written = report.pop("_written", {})
-    for (zone_id, year), families in sorted(report.pop("_touched", {}).items()):
-        import_year_totals(zone_id, year, families, written)
-        series.import_series(db.session.connection(), zone_id, year, written)
+    for zone_id, year in sorted(report.pop("_touched", set())):
+        import_year_totals(zone_id, year, series.import_series(db.session.connection(), zone_id, year, written))
         days = detect_outages(zone_id, year)
         if days:
             code = db.session.get(Zone, zone_id).code

@@ -112,15 +112,20 @@ def _replace(conn, zone_id: int, year: int, pairs, arrays: dict[tuple, np.ndarra
     conn.execute(sa.update(Zone).where(Zone.id == zone_id).values(series_version=uuid4().hex))
 
 
-def import_series(conn, zone_id: int, year: int,
-                  written: dict[tuple[int, str, str], list[tuple[date, date, pd.DataFrame]]]) -> None:
+# What an import wrote, per (zone, family, breakdown): each file's first day, last day and daily rows.
+Written = dict[tuple[int, str, str], list[tuple[date, date, pd.DataFrame]]]
+
+
+def import_series(conn, zone_id: int, year: int, written: Written) -> dict[tuple, np.ndarray]:
     """Update the zone-year's series for what an import has just written. ``written`` holds, per
     zone, family and breakdown, the first day, last day and daily rows of each file, in the order
     written. The importer replaced each file's days of its family and breakdown, so those days are
-    emptied first, then filled with the file's rows."""
+    emptied first, then filled with the file's rows. Returns every series of those families and
+    breakdowns in the year (a key's 366 days; some may have no row left): the year totals are
+    added up from them (``importer.import_year_totals``)."""
     pairs = sorted({(family, breakdown) for (zid, family, breakdown) in written if zid == zone_id})
     if not pairs:
-        return
+        return {}
     jan1, dec31 = date(year, 1, 1), date(year, 12, 31)
     arrays = {tuple(row[:7]): decode(row[7]).copy() for row in conn.execute(
         sa.select(*(getattr(Series, k) for k in KEYS), Series.days).where(
@@ -137,6 +142,7 @@ def import_series(conn, zone_id: int, year: int,
                     values[a:b] = NO_ROW
             _scatter(arrays, family, breakdown, rows, year)
     _replace(conn, zone_id, year, pairs, arrays)
+    return arrays
 
 
 def rebuild(conn, zone_id: int, year: int) -> None:

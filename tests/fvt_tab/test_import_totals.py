@@ -1,7 +1,7 @@
-"""The year totals an import writes: added up in memory for the rows it has just written, read from
-the facts for the other days of the year (``importer.import_year_totals``). After every kind of
-import they must equal a full rebuild from the facts (``importer.refresh_year_totals``), which reads
-every fact of the year again."""
+"""The year totals an import writes: added up from the zone-year's daily series the import has just
+brought up to date (``importer.import_year_totals``, after ``series.import_series``). After every
+kind of import they must equal a full rebuild from the facts (``importer.refresh_year_totals``),
+which reads every fact of the year again."""
 
 from __future__ import annotations
 
@@ -120,3 +120,20 @@ def test_a_provisional_file_skipped_after_final_data_leaves_the_totals_as_they_w
 
     assert assert_totals_as_rebuilt() == before
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Fact).where(Fact.is_provisional)) == 0
+
+
+def test_totals_add_up_every_other_place_and_leave_out_what_the_series_hold_not(app):
+    """A mobility file's key has one series per other place (its department): the year total of
+    the key adds them all, the days counted over the places; a place withheld every day still has
+    its line. A weekly file of the same family counts for nothing."""
+    places = {"ZoneNuiteeSoir": ["Aurillac"], "EPCIZoneNuiteeSoir": [""], "DeptZoneNuiteeSoir": ["63", "19", "15"]}
+
+    def volume(row):
+        return "" if row["DeptZoneNuiteeSoir"] == "15" else (14 if row["DeptZoneNuiteeSoir"] == "63" else 3)
+    import_file("lieux.zip", zip_bytes({
+        "LieuNuitee_Soir_2024B4_SALERS0.csv": csv_bytes(daily_rows(JULY, 31, extra=places, volume=volume)),
+        "LieuNuitee_Soir_Semaine_2024B4_SALERS0.csv": csv_bytes(daily_rows(JULY, 5, extra=places, volume=1000))}))
+
+    rows = assert_totals_as_rebuilt()
+    # 31 days × (14 + 3), and 31 × 3 lines with a value or withheld: 62 values.
+    assert [(t[2], t[8], t[9]) for t in rows] == [("LieuNuitee_Soir", 31 * 17, 62)]
