@@ -199,7 +199,8 @@ def _write(parsed: Parsed, zone: Zone, imp: Import, report: dict) -> int:
     info, rows = parsed.info, parsed.rows
     if rows.empty:
         return 0
-    first, last = min(rows["day"]), max(rows["day"])
+    days = pd.unique(rows["day"].to_numpy())  # a few dozen: min and max compare those only
+    first, last = min(days), max(days)
     scope = sa.and_(Fact.zone_id == zone.id, Fact.family == info.family, Fact.breakdown == info.breakdown,
                     Fact.is_weekly.is_(info.is_weekly), Fact.day >= first, Fact.day <= last)
     if imp.is_provisional:
@@ -208,7 +209,8 @@ def _write(parsed: Parsed, zone: Zone, imp: Import, report: dict) -> int:
         if final:
             report.setdefault("skipped_provisional", []).append(info.name)
             return 0
-    db.session.execute(sa.delete(Fact).where(scope))
+    # On the table, not the ORM: no Fact object is ever loaded, so there is nothing to synchronise.
+    db.session.connection().execute(sa.delete(Fact.__table__).where(scope))
     n = len(rows)
     value = rows["value"].to_numpy(dtype=float)
     withheld = np.isnan(value)

@@ -253,11 +253,11 @@ def _parse(data: bytes, encoding: str, sep: str, info: FileInfo) -> pd.DataFrame
     volume = [h for h in header if _canonical(h) == "Volume"]
     if len(volume) == 1:
         try:
-            return pd.read_csv(io.BytesIO(data), dtype=defaultdict(lambda: object, {volume[0]: "float64"}),
+            return pd.read_csv(io.BytesIO(data), dtype=defaultdict(lambda: str, {volume[0]: "float64"}),
                                na_values={volume[0]: [""]}, **text)
         except ValueError:
             pass  # not plain numbers: read as text below
-    return pd.read_csv(io.BytesIO(data), dtype=object, na_filter=False, **text)
+    return pd.read_csv(io.BytesIO(data), dtype=str, na_filter=False, **text)
 
 
 def read_csv(data: bytes, info: FileInfo) -> pd.DataFrame:

@@ -71,22 +71,18 @@ def _scatter(arrays: dict[tuple, np.ndarray], family: str, breakdown: str, rows:
     value = rows["value"].to_numpy(dtype=float)[keep]
     values = np.where(np.isnan(value), WITHHELD, np.nan_to_num(value)).astype(np.int64)
     group = np.zeros(int(keep.sum()), dtype=np.int64)
-    labels = []
-    for column in KEYS[2:]:
-        numbers, uniques = pd.factorize(rows[column].to_numpy(dtype=object)[keep])
+    columns = [rows[column].to_numpy(dtype=object)[keep] for column in KEYS[2:]]
+    for column in columns:
+        numbers, uniques = pd.factorize(column)
         group = group * max(len(uniques), 1) + numbers
-        labels.append(uniques)
     order = np.argsort(group, kind="stable")
     group, offsets, values = group[order], offsets[order], values[order]
     starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
     ends = np.r_[starts[1:], len(group)]
-    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-        code = int(group[start])
-        parts = []
-        for uniques in reversed(labels):  # undo the combination, last column first
-            code, number = divmod(code, max(len(uniques), 1))
-            parts.append(uniques[number])
-        key = (family, breakdown, *(str(p) for p in reversed(parts)))
+    # Each key read on its first row (the rows sorted by key).
+    labels = zip(*(column[order[starts]].tolist() for column in columns), strict=True)
+    for parts, start, end in zip(labels, starts.tolist(), ends.tolist(), strict=True):
+        key = (family, breakdown, *(str(p) for p in parts))
         target = arrays.get(key)
         if target is None:
             target = arrays[key] = empty()
