@@ -346,7 +346,8 @@ def _template(delivery: Delivery, size: float, winter: float) -> Template:
     level = demo._level(first, size, winter)
     parts = []
     for p in parsed:
-        rows = p.rows[p.rows["day"] == first]
+        rows = pd.DataFrame(p.rows)
+        rows = rows[rows["day"] == first]
         frame = rows[["category", "provenance", "origin", "profile", "other_place", "is_total"]].copy()
         frame["family"], frame["breakdown"] = p.info.family, p.info.breakdown
         frame["base"] = rows["value"].astype(float) / level

@@ -197,9 +197,10 @@ def resolve_zone(code: str, label: str, report: dict) -> Zone:
 def _write(parsed: Parsed, zone: Zone, imp: Import, report: dict) -> int:
     """Replace the rows of this zone, family, breakdown and days by the file's. Returns rows loaded."""
     info, rows = parsed.info, parsed.rows
-    if rows.empty:
+    n = len(rows["line"])
+    if not n:
         return 0
-    days = pd.unique(rows["day"].to_numpy())  # a few dozen: min and max compare those only
+    days = pd.unique(rows["day"])  # a few dozen: min and max compare those only
     first, last = min(days), max(days)
     scope = sa.and_(Fact.zone_id == zone.id, Fact.family == info.family, Fact.breakdown == info.breakdown,
                     Fact.is_weekly.is_(info.is_weekly), Fact.day >= first, Fact.day <= last)
@@ -211,8 +212,7 @@ def _write(parsed: Parsed, zone: Zone, imp: Import, report: dict) -> int:
             return 0
     # On the table, not the ORM: no Fact object is ever loaded, so there is nothing to synchronise.
     db.session.connection().execute(sa.delete(Fact.__table__).where(scope))
-    n = len(rows)
-    value = rows["value"].to_numpy(dtype=float)
+    value = rows["value"]
     withheld = np.isnan(value)
     values = np.nan_to_num(value).astype(np.int64).astype(object)  # Python ints, as the drivers want them
     values[withheld] = None
@@ -221,7 +221,7 @@ def _write(parsed: Parsed, zone: Zone, imp: Import, report: dict) -> int:
         "is_weekly": [info.is_weekly] * n, "day": rows["day"].tolist(), "category": rows["category"].tolist(),
         "provenance": rows["provenance"].tolist(), "origin": rows["origin"].tolist(),
         "profile": rows["profile"].tolist(), "other_place": rows["other_place"].tolist(),
-        "value": values.tolist(), "is_total": rows["is_total"].to_numpy(dtype=bool).tolist(),
+        "value": values.tolist(), "is_total": rows["is_total"].tolist(),
         "is_provisional": [imp.is_provisional] * n, "import_id": [imp.id] * n}
     _bulk_insert(columns, n)
     for year in range(first.year, last.year + 1):

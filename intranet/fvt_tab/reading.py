@@ -15,6 +15,7 @@ import zipfile
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import PurePosixPath
 
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 from flask_babel import gettext as _
 
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.fvt_tab.reference import INDEXES, TOTAL_LABELS, fold
 
 FILE_RE = re.compile(
@@ -77,7 +79,10 @@ class Parsed:
     """One file (or sheet) read: its long rows, and what went wrong line by line."""
 
     info: FileInfo
-    rows: pd.DataFrame  # columns below, one per kept line; ``line`` = the line number in the file
+    # The kept lines as named numpy arrays of one length (``line``: the line number in the file; day,
+    # value, is_total, category, provenance, origin, profile, other_place): building a DataFrame of
+    # them cost more than everything the importer does with them.
+    rows: dict[str, np.ndarray]
     rows_read: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
     unknown: dict[str, set[str]] = field(default_factory=dict)  # dimension → labels
@@ -342,6 +347,19 @@ def _distinct(series: pd.Series) -> _Coded:
 
 
 @lru_cache(maxsize=4096)
+def _day(text: str) -> date | None:
+    """A day as Orange writes it (2024-07-14) or as a spreadsheet re-saves it (14/07/2024); None for
+    anything else. Remembered: a delivery's files repeat the same days."""
+    text = text.strip()
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(text, pattern).date()  # noqa: DTZ007 (a calendar day, no time)
+        except ValueError:
+            continue
+    return None
+
+
+@lru_cache(maxsize=4096)
 def _folded(label: str) -> str:
     """``fold``, remembered: the same labels come back in every file of a delivery."""
     return fold(label)
@@ -353,7 +371,7 @@ def normalise(df: pd.DataFrame, info: FileInfo, extra_aliases: dict[str, dict[st
     Vectorised: every column is split into its distinct values and each row's index into them
     (``_distinct``); the distinct values are parsed or mapped (a few dozen labels or dates per file),
     and the results reach the rows by indexing. A rejected row keeps the first reason found."""
-    parsed = Parsed(info=info, rows=df, rows_read=len(df))
+    parsed = Parsed(info=info, rows={}, rows_read=len(df))
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
         raise ReadError(_("%(name)s : colonne(s) absente(s) : %(cols)s.", name=info.name, cols=", ".join(missing)))
@@ -372,18 +390,17 @@ def normalise(df: pd.DataFrame, info: FileInfo, extra_aliases: dict[str, dict[st
     reasons: list[str] = [""]  # reason codes: 0 = kept
     reason = np.zeros(n, dtype=np.int16)
 
-    def reject(mask: np.ndarray, text: str) -> None:
-        reasons.append(text)
-        reason[mask & (reason == 0)] = len(reasons) - 1
+    def reject(mask: np.ndarray, text) -> None:
+        """The rows of ``mask`` not yet rejected are, for ``text`` (lazy: translated only when used)."""
+        mask = mask & (reason == 0)
+        if mask.any():
+            reasons.append(str(text))
+            reason[mask] = len(reasons) - 1
 
     # Dates: each distinct text parsed once (ISO, else 14/07/2024 from files re-saved by a spreadsheet).
     dates = _distinct(df["Date"])
-    stripped = pd.Series(dates.values, dtype=object).str.strip()
-    parsed_days = pd.to_datetime(stripped, format="%Y-%m-%d", errors="coerce")
-    if (parsed_days.isna() & stripped.ne("")).any():
-        parsed_days = parsed_days.fillna(pd.to_datetime(stripped, format="%d/%m/%Y", errors="coerce"))
-    day = _Coded(_objects([None if pd.isna(d) else d.date() for d in parsed_days]), dates.idx)
-    reject(pd.isna(parsed_days).to_numpy()[day.idx], _("date illisible"))
+    day = _Coded(_objects([_day(text) for text in dates.values]), dates.idx)
+    reject(np.array([d is None for d in day.values], dtype=bool)[day.idx], _l("date illisible"))
 
     # Volumes: blank is withheld (NULL, never 0); « 1 234 » and « 12,5 » as people write them.
     if pd.api.types.is_float_dtype(df["Volume"].dtype):  # read_csv parsed them: NaN only for a blank
@@ -400,8 +417,8 @@ def normalise(df: pd.DataFrame, info: FileInfo, extra_aliases: dict[str, dict[st
             if raw:
                 numbers[i] = pd.to_numeric(pd.Series([raw.replace(",", ".")], dtype=object), errors="coerce")[0]
         number, blank = numbers[volumes.idx], blanks[volumes.idx]
-    reject(~blank & ~np.isfinite(number), _("volume illisible"))  # « inf » would not fit a BIGINT
-    reject(number < 0, _("volume négatif"))
+    reject(~blank & ~np.isfinite(number), _l("volume illisible"))  # « inf » would not fit a BIGINT
+    reject(number < 0, _l("volume négatif"))
 
     def mapped(column: str, dimension: str) -> tuple[_Coded, np.ndarray, np.ndarray]:
         """The column's codes (None: unknown label), each row's « unknown » flag, and the labels."""
@@ -417,9 +434,9 @@ def normalise(df: pd.DataFrame, info: FileInfo, extra_aliases: dict[str, dict[st
         return codes, missing[labels.idx], labels.values
 
     category, unknown, _labels = mapped("CategorieVisiteur", "category")
-    reject(unknown, _("catégorie inconnue"))
+    reject(unknown, _l("catégorie inconnue"))
     provenance, unknown, _labels = mapped("Provenance", "provenance")
-    reject(unknown, _("provenance inconnue"))
+    reject(unknown, _l("provenance inconnue"))
     origin = profile = other_place = _Coded.constant("", n)
     is_total = np.zeros(n, dtype=bool)
 
@@ -429,20 +446,20 @@ def normalise(df: pd.DataFrame, info: FileInfo, extra_aliases: dict[str, dict[st
         totals = np.array([_folded(u) in TOTAL_LABELS for u in labels], dtype=bool)
         origin.values[totals] = "TOTAL"
         is_total = totals[origin.idx]
-        reject(unknown & ~is_total, _("libellé inconnu (%(col)s)", col=needed))
+        reject(unknown & ~is_total, _l("libellé inconnu (%(col)s)", col=needed))
     elif info.breakdown in ("Age", "Geolife"):
         profile, unknown, _labels = mapped(needed, "age" if info.breakdown == "Age" else "geolife")
-        reject(unknown, _("libellé inconnu (%(col)s)", col=needed))
+        reject(unknown, _l("libellé inconnu (%(col)s)", col=needed))
     if info.family == "SejourDuree":
         if "DureeSejourNum" in df.columns:
             texts = _distinct(df["DureeSejourNum"])
             nights = pd.to_numeric(pd.Series(texts.values, dtype=object), errors="coerce")
             nights = nights.where(nights.isna(), nights.clip(upper=13))
             profile = _Coded(nights.astype("Int64").astype(str).replace("<NA>", "").to_numpy(dtype=object), texts.idx)
-            reject(nights.isna().to_numpy()[texts.idx], _("durée de séjour illisible"))
+            reject(nights.isna().to_numpy()[texts.idx], _l("durée de séjour illisible"))
         else:
             profile, unknown, _labels = mapped("DureeSejour", "stay")
-            reject(unknown, _("durée de séjour inconnue"))
+            reject(unknown, _l("durée de séjour inconnue"))
     elif info.family in ("DureePresence", "Recurrence"):
         column = next((c for c in df.columns if fold(c).replace(" ", "") in (info.family.lower(), "classe")), None)
         if column:
@@ -468,10 +485,10 @@ def normalise(df: pd.DataFrame, info: FileInfo, extra_aliases: dict[str, dict[st
     if dup.any():
         parsed.rejected += [(line, _("ligne en double (la dernière est gardée)")) for line in line[dup].tolist()]
         kept &= ~dup
-    parsed.rows = pd.DataFrame({
+    parsed.rows = {
         "line": line[kept], "day": day.rows(kept), "value": np.where(blank, np.nan, number)[kept],
         "is_total": is_total[kept], "category": category.rows(kept), "provenance": provenance.rows(kept),
-        "origin": origin.rows(kept), "profile": profile.rows(kept), "other_place": other_place.rows(kept)})
+        "origin": origin.rows(kept), "profile": profile.rows(kept), "other_place": other_place.rows(kept)}
     return parsed
 
 

@@ -55,23 +55,24 @@ def empty() -> np.ndarray:
 
 # -- writing ---------------------------------------------------------------------------------------
 
-def _scatter(arrays: dict[tuple, np.ndarray], family: str, breakdown: str, rows: pd.DataFrame, year: int) -> None:
+def _scatter(arrays: dict[tuple, np.ndarray], family: str, breakdown: str, rows, year: int) -> None:
     """Put the daily rows (of one family and breakdown) of ``year`` into their series: the rows'
     key columns are numbered with pandas, the numbers combined into one key per row. Then each
-    key's days are set in one numpy assignment."""
+    key's days are set in one numpy assignment. ``rows``: named columns (an import's arrays,
+    ``reading.Parsed.rows``, or a DataFrame of facts)."""
     jan1 = date(year, 1, 1)
-    days = rows["day"].to_numpy(dtype=object)
+    days = np.asarray(rows["day"], dtype=object)
     day_codes, distinct = pd.factorize(days)
     offsets_of = np.array([(_as_date(d) - jan1).days for d in distinct], dtype=np.int64)
     offsets = offsets_of[day_codes] if len(distinct) else np.zeros(0, dtype=np.int64)
-    keep = (offsets >= 0) & (offsets < DAYS) & ~rows["is_total"].to_numpy(dtype=bool)
+    keep = (offsets >= 0) & (offsets < DAYS) & ~np.asarray(rows["is_total"], dtype=bool)
     if not keep.any():
         return
     offsets = offsets[keep]
-    value = rows["value"].to_numpy(dtype=float)[keep]
+    value = np.asarray(rows["value"], dtype=float)[keep]
     values = np.where(np.isnan(value), WITHHELD, np.nan_to_num(value)).astype(np.int64)
     group = np.zeros(int(keep.sum()), dtype=np.int64)
-    columns = [rows[column].to_numpy(dtype=object)[keep] for column in KEYS[2:]]
+    columns = [np.asarray(rows[column], dtype=object)[keep] for column in KEYS[2:]]
     for column in columns:
         numbers, uniques = pd.factorize(column)
         group = group * max(len(uniques), 1) + numbers
@@ -109,7 +110,7 @@ def _replace(conn, zone_id: int, year: int, pairs, arrays: dict[tuple, np.ndarra
 
 
 # What an import wrote, per (zone, family, breakdown): each file's first day, last day and daily rows.
-Written = dict[tuple[int, str, str], list[tuple[date, date, pd.DataFrame]]]
+Written = dict[tuple[int, str, str], list[tuple[date, date, dict[str, np.ndarray]]]]
 
 
 def import_series(conn, zone_id: int, year: int, written: Written) -> dict[tuple, np.ndarray]:
