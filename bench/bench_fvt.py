@@ -23,11 +23,11 @@ round reads the files with pandas, empties the store (facts, year totals, day fl
 11 zones are kept, as in a running intranet) and imports the 11 ZIPs; the figures compared with
 the targets are the best round's (other processes only ever add time) and the ratio is best
 import / best pandas. Where the import spends its time is printed per phase (unzip, CSV parsing,
-normalisation, delete + insert of the facts, year totals, outage detection, commit: wall and CPU
-seconds), by timing wrappers put around the importer's functions for the run. CPU time is printed
-beside every wall time, because a busy machine inflates the wall time only: this process's CPU
-(SQLite's work included) and, on PostgreSQL running on this machine, the CPU of this database's
-backends read in /proc (parallel query workers are not counted).
+normalisation, the facts deleted and prepared, their insert (one per upload), year totals, outage
+detection, commit: wall and CPU seconds), by timing wrappers put around the importer's functions
+for the run. CPU time is printed beside every wall time, because a busy machine inflates the wall
+time only: this process's CPU (SQLite's work included) and, on PostgreSQL running on this machine,
+the CPU of this database's backends read in /proc (parallel query workers are not counted).
 
 Then the store is filled to 5 years (2020–2024) × 11 zones: fact rows in the very shape the
 importer wrote for this delivery (the keys of one day of each file, read through the real reader),
@@ -174,8 +174,8 @@ PHASES = (
     ("unzip", "reading", "read_entry"),
     ("CSV → DataFrame", "reading", "read_csv"),
     ("normalise", "reading", "normalise"),
-    ("delete + insert facts", "importer", "_write"),
-    ("  of which insert", "importer", "_bulk_insert"),
+    ("facts: delete, prepare", "importer", "_write"),
+    ("facts: insert", "importer", "_bulk_insert"),
     ("year totals", "importer", "import_year_totals"),
     ("outage days", "importer", "detect_outages"),
 )

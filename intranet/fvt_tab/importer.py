@@ -28,6 +28,7 @@ from intranet.core.timeutil import utcnow
 from intranet.extensions import db
 from intranet.fvt_tab import reading, series
 from intranet.fvt_tab.arriving import set_import_zones
+from intranet.fvt_tab.bulk import insert_rows
 from intranet.fvt_tab.models import (
     DayQuality,
     Fact,
@@ -194,8 +195,32 @@ def resolve_zone(code: str, label: str, report: dict) -> Zone:
 
 # -- writing -----------------------------------------------------------------------------------------
 
-def _write(parsed: Parsed, zone: Zone, imp: Import, report: dict) -> int:
-    """Replace the rows of this zone, family, breakdown and days by the file's. Returns rows loaded."""
+class _Pending:
+    """The facts of an upload's files, inserted together (one COPY on PostgreSQL, where a COPY per
+    file cost about as much again as the rows): held until a file replaces days of the same zone,
+    family and breakdown (its delete must see them), and at the end of the files."""
+
+    def __init__(self) -> None:
+        self.columns: dict[str, list] = defaultdict(list)
+        self.n = 0
+        self.scopes: set[tuple] = set()
+
+    def add(self, scope: tuple, columns: dict[str, list], n: int) -> None:
+        for name, values in columns.items():
+            self.columns[name].extend(values)
+        self.n += n
+        self.scopes.add(scope)
+
+    def flush(self) -> None:
+        if self.n:
+            _bulk_insert(dict(self.columns), self.n)
+        self.columns, self.n, self.scopes = defaultdict(list), 0, set()
+
+
+def _write(parsed: Parsed, zone: Zone, imp: Import, report: dict, pending: _Pending) -> int:
+    """Replace the rows of this zone, family, breakdown and days by the file's: the stored ones
+    deleted, the file's added to ``pending`` (which must hold none of the same scope: ``run_import``
+    inserts them first). Returns rows loaded."""
     info, rows = parsed.info, parsed.rows
     n = len(rows["line"])
     if not n:
@@ -223,7 +248,7 @@ def _write(parsed: Parsed, zone: Zone, imp: Import, report: dict) -> int:
         "profile": rows["profile"].tolist(), "other_place": rows["other_place"].tolist(),
         "value": values.tolist(), "is_total": rows["is_total"].tolist(),
         "is_provisional": [imp.is_provisional] * n, "import_id": [imp.id] * n}
-    _bulk_insert(columns, n)
+    pending.add((zone.id, info.family, info.breakdown, info.is_weekly), columns, n)
     for year in range(first.year, last.year + 1):
         report.setdefault("_touched", set()).add((zone.id, year))
     if not info.is_weekly:  # the rows the year totals will add up without reading them back
@@ -233,26 +258,13 @@ def _write(parsed: Parsed, zone: Zone, imp: Import, report: dict) -> int:
 
 
 def _bulk_insert(columns: dict[str, list], n: int) -> None:
-    """Insert facts fast, on the session's own connection (so in its transaction): pysqlite's
-    executemany on SQLite, COPY on PostgreSQL; SQLAlchemy's executemany elsewhere."""
+    """Insert facts fast, on the session's own connection (so in its transaction): ``bulk.insert_rows``."""
     conn = db.session.connection()
-    raw = conn.connection.dbapi_connection
-    names = list(columns)
-    dialect = conn.dialect.name
-    if dialect == "sqlite":
+    if conn.dialect.name == "sqlite":
         # The days as SQLite stores them, each distinct day formatted once.
         iso = {d: d.isoformat() for d in set(columns["day"])}
         columns = dict(columns, day=[iso[d] for d in columns["day"]])
-        # Column names come from the code above, never from a file.
-        sql = f"INSERT INTO fvt_tab_facts ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"  # noqa: S608
-        raw.executemany(sql, zip(*(columns[c] for c in names), strict=True))
-    elif dialect == "postgresql":
-        with raw.cursor() as cur, cur.copy(f"COPY fvt_tab_facts ({', '.join(names)}) FROM STDIN") as copy:
-            for row in zip(*(columns[c] for c in names), strict=True):
-                copy.write_row(row)
-    else:
-        db.session.execute(sa.insert(Fact.__table__), [dict(zip(names, row, strict=True))
-                                                       for row in zip(*(columns[c] for c in names), strict=True)])
+    insert_rows(conn, Fact.__table__, columns)
 
 
 def refresh_year_totals(zone_id: int, year: int, families: set[tuple[str, str]] | None = None) -> None:
@@ -366,10 +378,13 @@ def run_import(imp: Import, data: bytes, progress=lambda pct: None) -> Import:
     issues: list[ImportIssue] = []
     loaded = read = rejected = 0
     zones: dict[tuple[str, str], Zone] = {}  # a delivery's dozen files name the same zone: looked up once
+    pending = _Pending()
     for n, p in enumerate(parsed, 1):
         key = (p.info.zone_code, p.zone_label)
         zone = zones.get(key) or zones.setdefault(key, resolve_zone(*key, report))
-        count = _write(p, zone, imp, report)
+        if (zone.id, p.info.family, p.info.breakdown, p.info.is_weekly) in pending.scopes:
+            pending.flush()  # an earlier file of this upload has these days: the delete must see its rows
+        count = _write(p, zone, imp, report, pending)
         read += p.rows_read
         loaded += count
         rejected += len(p.rejected)
@@ -383,6 +398,7 @@ def run_import(imp: Import, data: bytes, progress=lambda pct: None) -> Import:
                 issues.append(ImportIssue(import_id=imp.id, file=p.info.name[:255], line=line, severity="error",
                                           message=reason))
         progress(40 + int(45 * n / len(parsed)))
+    pending.flush()
     outages: dict[str, list[str]] = {}
     written = report.pop("_written", {})
     for zone_id, year in sorted(report.pop("_touched", set())):

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from intranet.fvt_tab.bulk import insert_rows
 from intranet.fvt_tab.models import Fact, Series, Zone
 
 KEYS = ("family", "breakdown", "category", "provenance", "origin", "profile", "other_place")
@@ -101,10 +102,11 @@ def _replace(conn, zone_id: int, year: int, pairs, arrays: dict[tuple, np.ndarra
     if pairs is not None:
         scope.append(sa.tuple_(Series.family, Series.breakdown).in_(sorted(pairs)))
     conn.execute(sa.delete(Series).where(*scope))
-    rows = [dict(zip(KEYS, key, strict=True), zone_id=zone_id, year=year, days=encode(values))
-            for key, values in arrays.items() if (values != NO_ROW).any()]
-    if rows:
-        conn.execute(sa.insert(Series), rows)
+    kept = [(key, values) for key, values in arrays.items() if (values != NO_ROW).any()]
+    if kept:
+        columns = {name: [key[i] for key, _values in kept] for i, name in enumerate(KEYS)}
+        insert_rows(conn, Series.__table__, dict(columns, zone_id=[zone_id] * len(kept), year=[year] * len(kept),
+                                                 days=[encode(values) for _key, values in kept]))
     # A new token: what a process keeps of the zone's series (``figures._store``) is read again.
     conn.execute(sa.update(Zone).where(Zone.id == zone_id).values(series_version=uuid4().hex))
 
