@@ -43,8 +43,6 @@ from intranet.fvt_tab.models import (
 from intranet.fvt_tab.reading import Parsed, ReadError
 from intranet.fvt_tab.reference import DIMENSION_LABELS, fold
 
-FACT_COLUMNS = ["zone_id", "family", "breakdown", "is_weekly", "day", "category", "provenance", "origin", "profile",
-                "other_place", "value", "is_total", "is_provisional", "import_id"]
 MAX_ISSUES = 2000  # issues kept per import (the counts stay exact)
 
 
