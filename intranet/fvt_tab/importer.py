@@ -316,11 +316,13 @@ def import_year_totals(zone_id: int, year: int, arrays: dict[tuple, np.ndarray])
     db.session.execute(sa.delete(YearTotal).where(
         YearTotal.zone_id == zone_id, YearTotal.year == year,
         sa.tuple_(YearTotal.family, YearTotal.breakdown).in_(sorted({key[:2] for key in keys}))))
-    names = ["family", "breakdown", "category", "provenance", "origin", "profile"]
-    rows = [dict(zip(names, key, strict=True), zone_id=zone_id, year=year, value=total if count else None, days=count)
-            for key, (total, count) in totals.items()]
-    if rows:
-        db.session.execute(sa.insert(YearTotal), rows)
+    if totals:
+        names = ["family", "breakdown", "category", "provenance", "origin", "profile"]
+        columns = {name: [key[i] for key in totals] for i, name in enumerate(names)}
+        insert_rows(db.session.connection(), YearTotal.__table__, dict(
+            columns, zone_id=[zone_id] * len(totals), year=[year] * len(totals),
+            value=[total if count else None for total, count in totals.values()],
+            days=[count for _total, count in totals.values()]))
 
 
 def detect_outages(zone_id: int, year: int) -> list[date]:

@@ -222,4 +222,4 @@ class Series(db.Model):
     origin: Mapped[str] = mapped_column(sa.String(10))
     profile: Mapped[str] = mapped_column(sa.String(60))
     other_place: Mapped[str] = mapped_column(sa.String(10))
-    days: Mapped[bytes] = mapped_column(sa.LargeBinary)  # 366 little-endian int64: value, -1 withheld, -2 no row
+    days: Mapped[bytes] = mapped_column(sa.LargeBinary)  # series.encode: a header, then the days with a row
