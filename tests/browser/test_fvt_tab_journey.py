@@ -157,13 +157,15 @@ def test_an_office_member_explores_their_territory(app, live_server, page, shot)
     # the one the server writes for the same address.
     table = page.locator('table[data-table="courbe"]')
     expect(table.locator("tbody tr")).to_have_count(0)  # the fragment leaves it empty
-    table.locator("xpath=ancestor::details/summary").click()
-    in_browser = table.locator("tbody tr").evaluate_all(
-        "rows => rows.map(r => Array.from(r.cells, c => c.textContent))")
     html = page.request.get(page.url).text()
     body = re.search(r'data-table="courbe">.*?<tbody>(.*?)</tbody>', html, re.S).group(1)
     from_server = [re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row) for row in re.findall(r"<tr>(.*?)</tr>", body)]
     assert len(from_server) > 30 and len(from_server[0]) >= 3
+    table.locator("xpath=ancestor::details/summary").click()
+    # The browser fires « toggle » in a task of its own after the click: wait for the rows.
+    expect(table.locator("tbody tr")).to_have_count(len(from_server))
+    in_browser = table.locator("tbody tr").evaluate_all(
+        "rows => rows.map(r => Array.from(r.cells, c => c.textContent))")
     assert in_browser == from_server
     page.go_back()  # back: the French map again
     wait_ready(page)
