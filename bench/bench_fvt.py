@@ -384,7 +384,7 @@ def _fill_zone_year(template: Template, zone_id: int, size: float, winter: float
         "profile": template.profile[key].tolist(), "other_place": template.other_place[key].tolist(),
         "value": value_list, "is_total": [bool(v) for v in template.is_total[key].tolist()],
         "is_provisional": [False] * n, "import_id": [None] * n}
-    _bulk_insert(columns, n)  # the importer's own: executemany on SQLite, COPY on PostgreSQL
+    _bulk_insert(columns)  # the importer's own: executemany on SQLite, COPY on PostgreSQL
     return n
 
 
